@@ -1,0 +1,118 @@
+"""`/api/payment/...`: thin DRF views over `payments.services` and `payments.selectors`."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from vipplatform.api import PaymentErrorSerializer, SpringPagination
+from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
+
+from . import gateway, selectors, services
+from .serializers import (
+    CallbackInput,
+    CallbackOutput,
+    GenerateQrCodeInput,
+    GenerateQrCodeOutput,
+    OrderResponse,
+    OrderStatusOutput,
+)
+
+ERRORS = {
+    code: OpenApiResponse(PaymentErrorSerializer, description=text)
+    for code, text in [
+        (400, "请求参数无效"),
+        (401, "未登录或签名无效"),
+        (403, "无权访问"),
+        (404, "订单不存在"),
+        (409, "订单状态冲突"),
+    ]
+}
+
+
+def _errors(*codes: int) -> dict:
+    return {code: ERRORS[code] for code in codes}
+
+
+class GenerateQrCodeView(APIView):
+    @extend_schema(
+        summary="创建订单并生成支付二维码",
+        request=GenerateQrCodeInput,
+        responses={200: GenerateQrCodeOutput, **_errors(400, 401, 403, 404)},
+    )
+    def post(self, request):
+        params = GenerateQrCodeInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        if data["userId"] != request.user.pk and not request.user.is_staff:
+            raise PermissionDenied("不能为其他用户创建订单")
+        order = services.order_create(
+            user_id=data["userId"],
+            plan_id=data["planId"],
+            amount=data["amount"],
+            payment_method=data["paymentMethod"],
+            base_url=request.build_absolute_uri("/"),
+        )
+        return Response(GenerateQrCodeOutput(order).data)
+
+
+class OrderStatusView(APIView):
+    permission_classes = [IsAuthenticated, IsOwnerOrStaff]
+
+    @extend_schema(
+        summary="查询订单支付状态",
+        responses={200: OrderStatusOutput, **_errors(401, 403, 404)},
+    )
+    def get(self, request, order_number: str):
+        order = selectors.order_get(order_number=order_number)
+        self.check_object_permissions(request, order)
+        return Response(OrderStatusOutput(order).data)
+
+
+class PaymentCallbackView(APIView):
+    """The gateway's notification. Authenticated by its signature, not by a session, so it
+    carries no CSRF token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="支付网关回调",
+        request=CallbackInput,
+        responses={200: CallbackOutput, **_errors(400, 401, 404)},
+    )
+    def post(self, request):
+        gateway.verify_notification(body=request.body, headers=request.headers)
+        params = CallbackInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        mark = (
+            services.order_mark_paid
+            if data["status"] == CallbackInput.SUCCESS
+            else services.order_mark_failed
+        )
+        order, _ = mark(
+            order_number=data["orderId"],
+            amount=data.get("amount"),
+            transaction_id=data.get("transactionId", ""),
+        )
+        return Response({"orderId": order.order_number, "status": order.status})
+
+
+class UserOrdersView(ListAPIView):
+    serializer_class = OrderResponse
+    pagination_class = SpringPagination
+
+    @extend_schema(
+        summary="用户的订单（最新在前）",
+        responses={200: OrderResponse(many=True), **_errors(400, 401, 403)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        user_id = self.kwargs["user_id"]
+        require_self_or_staff(self.request, user_id)
+        return selectors.order_list_for_user(user_id=user_id)

@@ -1,0 +1,21 @@
+import logging
+
+from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentsConfig(AppConfig):
+    name = "payments"
+    verbose_name = "支付"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deploy check)
+
+        sandbox = settings.PAYMENT_SANDBOX or not settings.PAYMENT_CALLBACK_SECRET
+        if sandbox and not settings.DEBUG:
+            logger.warning(
+                "Payment sandbox mode with DEBUG off: gateway callbacks are not verified. "
+                "Set PAYMENT_CALLBACK_SECRET and PAYMENT_SANDBOX=false in production."
+            )

@@ -1,0 +1,96 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class PaymentMethod(models.IntegerChoices):
+    WECHAT = 0, "微信支付"
+    ALIPAY = 1, "支付宝"
+    BANK_CARD = 2, "银行卡"
+
+
+class OrderStatus(models.IntegerChoices):
+    PENDING = 0, "待支付"
+    PAID = 1, "已支付"
+    CANCELLED = 2, "已取消"
+    EXPIRED = 3, "已过期"
+
+
+class VipPlan(models.Model):
+    """A membership plan; its id is the `vipType` / `planId` code of the API."""
+
+    name = models.CharField("名称", max_length=50)
+    days = models.PositiveIntegerField("天数")
+    price = models.DecimalField("价格", max_digits=10, decimal_places=2)
+    is_active = models.BooleanField("在售", default=True)
+
+    class Meta:
+        db_table = "vip_plan"
+        verbose_name = "VIP套餐"
+        verbose_name_plural = "VIP套餐"
+        ordering = ["days"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.days}天, ¥{self.price})"
+
+
+def new_order_number() -> str:
+    """30 characters: the creation second, readable by staff, then 64 random bits."""
+    return f"{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(8)}"
+
+
+class VipOrderQuerySet(models.QuerySet):
+    def overdue(self, *, now=None):
+        """Pending orders whose payment deadline has passed."""
+        return self.filter(status=OrderStatus.PENDING, expire_time__lte=now or timezone.now())
+
+
+class VipOrder(models.Model):
+    """An order for one plan, on the old `vip_order` table.
+
+    `plan` is stored in the old `vip_type` column; `amount` is copied from the plan's price when
+    the order is made, so a later price change never alters it. `expire_time` is the payment
+    deadline, not the membership's end.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vip_orders"
+    )
+    order_number = models.CharField("订单号", max_length=32, unique=True, default=new_order_number)
+    plan = models.ForeignKey(
+        VipPlan, on_delete=models.PROTECT, db_column="vip_type", verbose_name="套餐"
+    )
+    amount = models.DecimalField("金额", max_digits=10, decimal_places=2)
+    payment_method = models.IntegerField("支付方式", choices=PaymentMethod.choices)
+    status = models.IntegerField("状态", choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    create_time = models.DateTimeField("创建时间", default=timezone.now)
+    pay_time = models.DateTimeField("支付时间", null=True, blank=True)
+    expire_time = models.DateTimeField("支付截止时间")
+    qr_code_url = models.CharField("二维码地址", max_length=255, blank=True)
+    transaction_id = models.CharField("网关交易号", max_length=64, blank=True)
+    grant_failed_at = models.DateTimeField("VIP开通失败时间", null=True, blank=True)
+    grant_error = models.TextField("VIP开通失败原因", blank=True)
+
+    objects = VipOrderQuerySet.as_manager()
+
+    class Meta:
+        db_table = "vip_order"
+        verbose_name = "VIP订单"
+        verbose_name_plural = "VIP订单"
+        indexes = [
+            models.Index(fields=["user", "create_time"], name="vip_order_user_created_idx"),
+            models.Index(fields=["status", "expire_time"], name="vip_order_status_expire_idx"),
+            models.Index(fields=["grant_failed_at"], name="vip_order_grant_failed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_number
+
+    def effective_status(self, *, now=None) -> int:
+        """The status as users see it: a pending order past its deadline reads as expired,
+        whether or not the expiry job has run yet."""
+        if self.status == OrderStatus.PENDING and self.expire_time <= (now or timezone.now()):
+            return OrderStatus.EXPIRED
+        return self.status

@@ -1,0 +1,112 @@
+"""Input and output shapes of `/api/payment/...`, with the old service's camelCase names."""
+
+from rest_framework import serializers
+
+from .models import OrderStatus, PaymentMethod, VipOrder
+
+MAX_ID = 2**63 - 1
+
+
+def _required(message: str) -> dict[str, str]:
+    return {"required": message, "null": message, "blank": message}
+
+
+class GenerateQrCodeInput(serializers.Serializer):
+    userId = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, error_messages=_required("用户ID不能为空")
+    )
+    planId = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, error_messages=_required("套餐ID不能为空")
+    )
+    amount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        coerce_to_string=False,
+        error_messages=_required("支付金额不能为空"),
+    )
+    paymentMethod = serializers.ChoiceField(
+        choices=PaymentMethod.choices, error_messages=_required("支付方式不能为空")
+    )
+
+
+class GenerateQrCodeOutput(serializers.ModelSerializer):
+    orderId = serializers.CharField(source="order_number")
+    qrCodeUrl = serializers.CharField(source="qr_code_url")
+    expireTime = serializers.DateTimeField(source="expire_time")
+
+    class Meta:
+        model = VipOrder
+        fields = ["orderId", "qrCodeUrl", "amount", "expireTime"]
+
+
+class OrderStatusOutput(serializers.ModelSerializer):
+    orderId = serializers.CharField(source="order_number")
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VipOrder
+        fields = ["orderId", "status", "amount"]
+
+    def get_status(self, order: VipOrder) -> int:
+        return order.effective_status()
+
+
+class CallbackInput(serializers.Serializer):
+    SUCCESS, FAILED = "SUCCESS", "FAILED"
+
+    orderId = serializers.CharField(max_length=32, error_messages=_required("订单号不能为空"))
+    status = serializers.ChoiceField(
+        choices=[SUCCESS, FAILED], error_messages=_required("支付状态不能为空")
+    )
+    amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, coerce_to_string=False
+    )
+    transactionId = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class CallbackOutput(serializers.Serializer):
+    orderId = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+
+
+class OrderResponse(serializers.ModelSerializer):
+    """The old service's OrderResponse."""
+
+    userId = serializers.IntegerField(source="user_id")
+    orderNumber = serializers.CharField(source="order_number")
+    vipType = serializers.IntegerField(source="plan_id")
+    vipTypeName = serializers.CharField(source="plan.name")
+    paymentMethod = serializers.IntegerField(source="payment_method")
+    paymentMethodName = serializers.CharField(source="get_payment_method_display")
+    status = serializers.SerializerMethodField()
+    statusName = serializers.SerializerMethodField()
+    createTime = serializers.DateTimeField(source="create_time")
+    payTime = serializers.DateTimeField(source="pay_time", allow_null=True)
+    expireTime = serializers.DateTimeField(source="expire_time")
+    qrCodeUrl = serializers.CharField(source="qr_code_url")
+
+    class Meta:
+        model = VipOrder
+        fields = [
+            "id",
+            "userId",
+            "orderNumber",
+            "vipType",
+            "vipTypeName",
+            "amount",
+            "paymentMethod",
+            "paymentMethodName",
+            "status",
+            "statusName",
+            "createTime",
+            "payTime",
+            "expireTime",
+            "qrCodeUrl",
+        ]
+
+    def get_status(self, order: VipOrder) -> int:
+        return order.effective_status()
+
+    def get_statusName(self, order: VipOrder) -> str:
+        return OrderStatus(order.effective_status()).label

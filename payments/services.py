@@ -1,0 +1,173 @@
+"""Orders: creation, and the gateway's verdicts on them.
+
+Payment state changes lock the order row first (`select_for_update`), so a gateway's resends and
+races between them act once. A paid order is announced with `payment_succeeded` inside the same
+transaction; the `users` app grants the membership in response.
+"""
+
+import enum
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from vipplatform.exceptions import NotFound
+
+from .exceptions import AmountMismatch, OrderNotFound, PlanUnavailable
+from .models import OrderStatus, VipOrder, VipPlan
+from .signals import payment_succeeded
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentOutcome(enum.StrEnum):
+    PAID = "paid"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+    IGNORED = "ignored"
+
+
+@transaction.atomic
+def order_create(
+    *,
+    user_id: int,
+    plan_id: int,
+    amount: Decimal,
+    payment_method: int,
+    base_url: str,
+) -> VipOrder:
+    """Open a pending order for a plan at the plan's price.
+
+    `amount` is what the buyer was shown; it must equal the plan's price, so a stale page or a
+    tampered request cannot buy at another price. `base_url` (scheme and host) makes the QR code
+    link absolute.
+    """
+    plan = VipPlan.objects.filter(pk=plan_id, is_active=True).first()
+    if plan is None:
+        raise PlanUnavailable()
+    if amount != plan.price:
+        raise AmountMismatch("支付金额与套餐价格不符")
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        raise NotFound("用户不存在", field="userId")
+
+    now = timezone.now()
+    order = VipOrder(
+        user_id=user_id,
+        plan=plan,
+        amount=plan.price,
+        payment_method=payment_method,
+        create_time=now,
+        expire_time=now + timedelta(minutes=settings.PAYMENT_DEADLINE_MINUTES),
+    )
+    order.qr_code_url = base_url.rstrip("/") + reverse("payments:qrcode", args=[order.order_number])
+    order.save()
+    logger.info(
+        "order created order=%s user=%s plan=%s amount=%s",
+        order.order_number,
+        user_id,
+        plan.pk,
+        order.amount,
+    )
+    return order
+
+
+def _lock_order(order_number: str) -> VipOrder:
+    try:
+        # No join here: FOR UPDATE would lock the plan row too, and serialise every payment
+        # of that plan behind it.
+        return VipOrder.objects.select_for_update().get(order_number=order_number)
+    except VipOrder.DoesNotExist:
+        raise OrderNotFound() from None
+
+
+def _check_amount(order: VipOrder, amount: Decimal | None) -> None:
+    if amount is not None and amount != order.amount:
+        logger.warning(
+            "SECURITY gateway amount mismatch order=%s user=%s notified=%s expected=%s",
+            order.order_number,
+            order.user_id,
+            amount,
+            order.amount,
+        )
+        raise AmountMismatch()
+
+
+@transaction.atomic
+def order_mark_paid(
+    *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
+) -> tuple[VipOrder, PaymentOutcome]:
+    """Record the gateway's SUCCESS: the order becomes paid once, and the VIP is granted.
+
+    A repeated notification changes nothing. A cancelled or expired order is still marked paid,
+    because the buyer's money was taken.
+    """
+    order = _lock_order(order_number)
+    _check_amount(order, amount)
+    if order.status == OrderStatus.PAID:
+        logger.info("payment notification repeated order=%s user=%s", order_number, order.user_id)
+        return order, PaymentOutcome.DUPLICATE
+
+    now = timezone.now()
+    if order.effective_status(now=now) != OrderStatus.PENDING:
+        logger.warning(
+            "payment for a %s order honoured order=%s user=%s",
+            OrderStatus(order.effective_status(now=now)).label,
+            order_number,
+            order.user_id,
+        )
+    order.status = OrderStatus.PAID
+    order.pay_time = now
+    order.transaction_id = transaction_id or order.transaction_id
+    order.save(update_fields=["status", "pay_time", "transaction_id"])
+    logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
+    _announce_payment(order)
+    return order, PaymentOutcome.PAID
+
+
+def _announce_payment(order: VipOrder) -> None:
+    """Send `payment_succeeded` inside a savepoint.
+
+    If a receiver fails for a reason a retry cannot fix, the savepoint rolls back its partial
+    work alone: the order stays paid, the failure is stored on the order for staff to see and
+    retry, and the payment commits. Database errors (lost connection, lock timeout, deadlock)
+    may have ended the whole transaction, so they propagate and the gateway resends later.
+    """
+    try:
+        with transaction.atomic():
+            payment_succeeded.send(sender=VipOrder, order=order)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        logger.exception(
+            "vip grant failed order=%s user=%s: %s", order.order_number, order.user_id, exc
+        )
+        order.grant_failed_at = timezone.now()
+        order.grant_error = f"{type(exc).__name__}: {exc}"
+        order.save(update_fields=["grant_failed_at", "grant_error"])
+
+
+@transaction.atomic
+def order_mark_failed(
+    *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
+) -> tuple[VipOrder, PaymentOutcome]:
+    """Record the gateway's FAILED: a pending order is cancelled; a payment is never undone."""
+    order = _lock_order(order_number)
+    _check_amount(order, amount)
+    if order.status != OrderStatus.PENDING:
+        logger.info(
+            "payment failure ignored for a %s order order=%s user=%s",
+            order.get_status_display(),
+            order_number,
+            order.user_id,
+        )
+        return order, PaymentOutcome.IGNORED
+    order.status = OrderStatus.CANCELLED
+    order.transaction_id = transaction_id or order.transaction_id
+    order.save(update_fields=["status", "transaction_id"])
+    logger.info("payment failed, order cancelled order=%s user=%s", order_number, order.user_id)
+    return order, PaymentOutcome.FAILED

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class UsersConfig(AppConfig):
+    name = "users"
+    verbose_name = "用户"
+
+    def ready(self) -> None:
+        from payments.signals import payment_succeeded
+
+        from . import receivers
+
+        payment_succeeded.connect(
+            receivers.grant_vip_for_paid_order, dispatch_uid="users.grant_vip_for_paid_order"
+        )

@@ -1,0 +1,23 @@
+from vipplatform.exceptions import Conflict, DomainError, NotFound
+
+
+class UserNotFound(NotFound):
+    message = "用户不存在"
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        super().__init__()
+
+
+class VipExpiryInPast(DomainError):
+    message = "VIP到期时间必须晚于当前时间"
+
+    def __init__(self) -> None:
+        super().__init__(field="vipExpireTime")
+
+
+class UsernameTaken(Conflict):
+    message = "用户名已存在"
+
+    def __init__(self) -> None:
+        super().__init__(field="username")

@@ -1,0 +1,135 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class UserStatus(models.IntegerChoices):
+    DISABLED = 0, "禁用"
+    ACTIVE = 1, "正常"
+
+
+class UserQuerySet(models.QuerySet):
+    def vip_active(self, *, now=None):
+        now = now or timezone.now()
+        return self.filter(is_vip=True, vip_expire_time__gt=now)
+
+    def vip_due_to_expire(self, *, now=None):
+        """Users still flagged VIP whose expiry has passed (the expiry job's work)."""
+        now = now or timezone.now()
+        return self.filter(is_vip=True).filter(
+            Q(vip_expire_time__lte=now) | Q(vip_expire_time__isnull=True)
+        )
+
+
+class VipUserManager(UserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """The movie site's user, on the old `user` table.
+
+    `is_vip` and `vip_expire_time` are written only by `users.services`; read them through
+    `vip_active`, which treats an expired membership as no membership.
+    """
+
+    username_validator = UnicodeUsernameValidator()
+
+    username = models.CharField(
+        "用户名", max_length=150, unique=True, validators=[username_validator]
+    )
+    email = models.EmailField("邮箱", max_length=254, blank=True)
+    phone = models.CharField("手机号", max_length=20, blank=True)
+    avatar = models.CharField("头像", max_length=255, blank=True)
+    register_time = models.DateTimeField("注册时间", default=timezone.now)
+    last_login = models.DateTimeField(
+        "最后登录时间", db_column="last_login_time", null=True, blank=True
+    )
+    user_status = models.IntegerField(
+        "用户状态", choices=UserStatus.choices, default=UserStatus.ACTIVE
+    )
+    is_vip = models.BooleanField("VIP标记", default=False)
+    vip_expire_time = models.DateTimeField("VIP到期时间", null=True, blank=True)
+    is_staff = models.BooleanField("职员状态", default=False)
+    create_time = models.DateTimeField("创建时间", auto_now_add=True)
+    update_time = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = VipUserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        db_table = "user"
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+        indexes = [models.Index(fields=["is_vip", "vip_expire_time"], name="user_vip_expiry_idx")]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_active(self) -> bool:  # what Django's auth backends check
+        return self.user_status == UserStatus.ACTIVE
+
+    @is_active.setter
+    def is_active(self, value: bool) -> None:
+        self.user_status = UserStatus.ACTIVE if value else UserStatus.DISABLED
+
+    def vip_active(self, *, now=None) -> bool:
+        """Whether the membership is in force now: the flag and an expiry still ahead."""
+        now = now or timezone.now()
+        return bool(self.is_vip and self.vip_expire_time and self.vip_expire_time > now)
+
+
+class VipChangeKind(models.TextChoices):
+    PURCHASE = "purchase", "购买"
+    ADMIN_GRANT = "admin_grant", "管理员赠送"
+    ADMIN_SET = "admin_set", "管理员设置"
+    ADMIN_REVOKE = "admin_revoke", "管理员取消"
+    EXPIRED = "expired", "到期"
+
+
+class VipLedgerEntry(models.Model):
+    """One change of one user's VIP. Append-only; one row per paid order at most."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="vip_ledger",
+        verbose_name="用户",
+    )
+    kind = models.CharField("类型", max_length=20, choices=VipChangeKind.choices)
+    order = models.OneToOneField(
+        "payments.VipOrder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="vip_grant",
+        verbose_name="订单",
+    )
+    expire_before = models.DateTimeField("变更前到期时间", null=True, blank=True)
+    expire_after = models.DateTimeField("变更后到期时间", null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="操作人",
+        help_text="空表示支付网关或定时任务",
+    )
+    reason = models.CharField("原因", max_length=255)
+    created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "vip_ledger"
+        verbose_name = "VIP变更记录"
+        verbose_name_plural = "VIP变更记录"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.expire_before} → {self.expire_after}"

@@ -1,0 +1,142 @@
+"""The VIP service layer: the only code that writes `user.is_vip` and `user.vip_expire_time`.
+
+Every function locks the user row, changes the membership and writes one ledger row in the same
+transaction, so concurrent grants serialise on the row and none is lost.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .exceptions import UsernameTaken, UserNotFound, VipExpiryInPast
+from .models import User, VipChangeKind, VipLedgerEntry
+
+logger = logging.getLogger(__name__)
+
+
+def _lock_user(user_id: int) -> User:
+    try:
+        return User.objects.select_for_update().get(pk=user_id)
+    except User.DoesNotExist:
+        raise UserNotFound(user_id) from None
+
+
+def _record(
+    *,
+    user: User,
+    kind: str,
+    expire_before: datetime | None,
+    actor: User | None,
+    reason: str,
+    order_id: int | None = None,
+) -> VipLedgerEntry:
+    user.save(update_fields=["is_vip", "vip_expire_time", "update_time"])
+    return VipLedgerEntry.objects.create(
+        user=user,
+        kind=kind,
+        order_id=order_id,
+        expire_before=expire_before,
+        expire_after=user.vip_expire_time,
+        actor=actor,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def vip_extend(
+    *,
+    user_id: int,
+    days: int,
+    order_id: int | None = None,
+    actor: User | None = None,
+    reason: str,
+) -> VipLedgerEntry:
+    """Extend a membership by `days`, counted from its current expiry if still ahead, else now.
+
+    With `order_id`, the grant happens once per order: a second call returns the first grant's
+    ledger row (the unique `order` column backs this against races).
+    """
+    user = _lock_user(user_id)
+    if order_id is not None:
+        existing = VipLedgerEntry.objects.filter(order_id=order_id).first()
+        if existing is not None:
+            logger.info("vip grant for order id=%s already made, user=%s", order_id, user_id)
+            return existing
+
+    now = timezone.now()
+    before = user.vip_expire_time
+    start = before if user.vip_active(now=now) else now
+    user.is_vip = True
+    user.vip_expire_time = start + timedelta(days=days)
+    entry = _record(
+        user=user,
+        kind=VipChangeKind.PURCHASE if order_id else VipChangeKind.ADMIN_GRANT,
+        order_id=order_id,
+        expire_before=before,
+        actor=actor,
+        reason=reason,
+    )
+    logger.info(
+        "vip extended user=%s order id=%s days=%s expiry %s -> %s",
+        user_id,
+        order_id,
+        days,
+        before,
+        user.vip_expire_time,
+    )
+    return entry
+
+
+@transaction.atomic
+def vip_set(
+    *, user_id: int, expire_time: datetime, actor: User | None, reason: str
+) -> VipLedgerEntry:
+    """An administrator's override: the membership ends exactly at `expire_time`."""
+    if expire_time <= timezone.now():
+        raise VipExpiryInPast()
+    user = _lock_user(user_id)
+    before = user.vip_expire_time
+    user.is_vip = True
+    user.vip_expire_time = expire_time
+    entry = _record(
+        user=user,
+        kind=VipChangeKind.ADMIN_SET,
+        expire_before=before,
+        actor=actor,
+        reason=reason,
+    )
+    logger.info("vip set user=%s actor=%s expiry %s -> %s", user_id, actor, before, expire_time)
+    return entry
+
+
+@transaction.atomic
+def vip_revoke(*, user_id: int, actor: User | None, reason: str) -> VipLedgerEntry:
+    """End a membership now: `is_vip = 0`, `vip_expire_time = NULL`."""
+    user = _lock_user(user_id)
+    before = user.vip_expire_time
+    user.is_vip = False
+    user.vip_expire_time = None
+    entry = _record(
+        user=user,
+        kind=VipChangeKind.ADMIN_REVOKE,
+        expire_before=before,
+        actor=actor,
+        reason=reason,
+    )
+    logger.info("vip revoked user=%s actor=%s expiry was %s", user_id, actor, before)
+    return entry
+
+
+def user_register(
+    *, username: str, password: str, email: str, phone: str = "", avatar: str = ""
+) -> User:
+    """A new, active, non-VIP user; the password is stored with Django's hasher."""
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                username=username, password=password, email=email, phone=phone, avatar=avatar
+            )
+    except IntegrityError:
+        raise UsernameTaken() from None

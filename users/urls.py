@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import api
+
+app_name = "users"
+
+urlpatterns = [
+    path("register", api.RegisterView.as_view(), name="register"),
+    path("login", api.LoginView.as_view(), name="login"),
+    path("logout", api.LogoutView.as_view(), name="logout"),
+    path("current", api.CurrentUserView.as_view(), name="current"),
+    path("login-status", api.LoginStatusView.as_view(), name="login-status"),
+    path("<int:user_id>", api.UserDetailView.as_view(), name="detail"),
+    path("<int:user_id>/vip", api.UserVipView.as_view(), name="vip"),
+]

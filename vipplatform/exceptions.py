@@ -1,0 +1,25 @@
+"""Domain errors shared by the apps; `vipplatform.api.exception_handler` renders them."""
+
+from http import HTTPStatus
+
+
+class DomainError(Exception):
+    """A rule of the business was broken; `status` is the HTTP status the API answers with."""
+
+    status: int = HTTPStatus.BAD_REQUEST
+    message: str = "请求无效"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = message or self.message
+        self.field = field
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    status = HTTPStatus.NOT_FOUND
+    message = "资源不存在"
+
+
+class Conflict(DomainError):
+    status = HTTPStatus.CONFLICT
+    message = "状态冲突"
