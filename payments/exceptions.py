@@ -7,16 +7,12 @@ class OrderNotFound(NotFound):
 
 class PlanUnavailable(DomainError):
     message = "套餐不存在或已下架"
-
-    def __init__(self) -> None:
-        super().__init__(field="planId")
+    field = "planId"
 
 
 class AmountMismatch(DomainError):
     message = "支付金额与订单金额不符"
-
-    def __init__(self) -> None:
-        super().__init__(field="amount")
+    field = "amount"
 
 
 class OrderNotPending(Conflict):

@@ -69,7 +69,7 @@ class LoginView(APIView):
         login(request, user)  # new session key and a fresh CSRF cookie
         data = {
             "sessionId": request.session.session_key,
-            "user": UserSerializer(user).data,
+            "user": user,
             "loginTime": user.last_login,
             "maxInactiveInterval": settings.SESSION_COOKIE_AGE,
         }

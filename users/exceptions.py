@@ -11,13 +11,9 @@ class UserNotFound(NotFound):
 
 class VipExpiryInPast(DomainError):
     message = "VIP到期时间必须晚于当前时间"
-
-    def __init__(self) -> None:
-        super().__init__(field="vipExpireTime")
+    field = "vipExpireTime"
 
 
 class UsernameTaken(Conflict):
     message = "用户名已存在"
-
-    def __init__(self) -> None:
-        super().__init__(field="username")
+    field = "username"

@@ -8,10 +8,11 @@ class DomainError(Exception):
 
     status: int = HTTPStatus.BAD_REQUEST
     message: str = "请求无效"
+    field: str | None = None  # the input field to blame, if any
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         self.message = message or self.message
-        self.field = field
+        self.field = field or self.field
         super().__init__(self.message)
 
 

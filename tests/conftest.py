@@ -1,0 +1,64 @@
+import pytest
+from rest_framework.test import APIClient
+
+from .factories import StaffFactory, UserFactory, VipPlanFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _sandbox(settings):
+    """Tests start in sandbox mode (unsigned callbacks); `signed` switches signatures on."""
+    settings.PAYMENT_CALLBACK_SECRET = ""
+    settings.PAYMENT_SANDBOX = True
+
+
+@pytest.fixture
+def signed(settings):
+    settings.PAYMENT_CALLBACK_SECRET = "test-gateway-secret"
+    settings.PAYMENT_SANDBOX = False
+    return settings.PAYMENT_CALLBACK_SECRET
+
+
+@pytest.fixture
+def plans(db):
+    return {pk: VipPlanFactory(id=pk) for pk in (1, 2, 3)}
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(client_for, user):
+    """A client logged in as `user`."""
+    return client_for(user)
+
+
+@pytest.fixture
+def staff_api(client_for, staff):
+    return client_for(staff)
