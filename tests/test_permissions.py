@@ -1,0 +1,148 @@
+"""Who may do what: owners, other users, staff and anonymous visitors."""
+
+from http import HTTPStatus
+
+import pytest
+from rest_framework.test import APIClient
+
+from payments.models import VipOrder
+
+from .factories import UserFactory, VipOrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mallory(client_for):
+    return client_for(UserFactory(username="mallory"))
+
+
+@pytest.fixture
+def victims_order(plans, user):
+    return VipOrderFactory(user=user)
+
+
+def test_a_user_cannot_read_another_users_order_status(mallory, victims_order):
+    response = mallory.get(f"/api/payment/status/{victims_order.order_number}")
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["status"] == HTTPStatus.FORBIDDEN
+
+
+def test_a_user_cannot_list_another_users_orders(mallory, victims_order):
+    response = mallory.get(f"/api/payment/users/{victims_order.user_id}/orders")
+    assert response.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_a_user_cannot_create_an_order_for_another(mallory, user, plans):
+    response = mallory.post(
+        "/api/payment/generate-qrcode",
+        {"userId": user.pk, "planId": 1, "amount": "29.90", "paymentMethod": 0},
+        format="json",
+    )
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert not VipOrder.objects.exists()
+
+
+def test_a_user_cannot_read_another_users_profile(mallory, user):
+    response = mallory.get(f"/api/users/{user.pk}")
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json() == {"code": 403, "message": response.json()["message"], "data": None}
+
+
+def test_the_owner_reads_their_own_order_and_list(api, victims_order):
+    assert api.get(f"/api/payment/status/{victims_order.order_number}").status_code == 200
+    listed = api.get(f"/api/payment/users/{victims_order.user_id}/orders")
+    assert [o["orderNumber"] for o in listed.json()["content"]] == [victims_order.order_number]
+
+
+def test_staff_read_and_buy_for_anyone(staff_api, user, victims_order):
+    assert staff_api.get(f"/api/payment/status/{victims_order.order_number}").status_code == 200
+    assert staff_api.get(f"/api/payment/users/{user.pk}/orders").json()["totalElements"] == 1
+    assert staff_api.get(f"/api/users/{user.pk}").json()["data"]["id"] == user.pk
+    created = staff_api.post(
+        "/api/payment/generate-qrcode",
+        {"userId": user.pk, "planId": 1, "amount": "29.90", "paymentMethod": 1},
+        format="json",
+    )
+    assert created.status_code == HTTPStatus.OK
+    assert VipOrder.objects.get(order_number=created.json()["orderId"]).user == user
+
+
+def test_staff_ordering_for_a_user_who_does_not_exist_is_404(staff_api, plans):
+    response = staff_api.post(
+        "/api/payment/generate-qrcode",
+        {"userId": 999999, "planId": 1, "amount": "29.90", "paymentMethod": 1},
+        format="json",
+    )
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["fields"] == {"userId": "用户不存在"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/payment/generate-qrcode"),
+        ("get", "/api/payment/status/{order}"),
+        ("get", "/api/payment/users/{user}/orders"),
+    ],
+)
+def test_anonymous_visitors_get_401_on_payment_paths(victims_order, method, path):
+    url = path.format(order=victims_order.order_number, user=victims_order.user_id)
+    response = getattr(APIClient(), method)(url, {}, format="json")
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["status"] == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/users/current"),
+        ("get", "/api/users/{user}"),
+        ("post", "/api/users/logout"),
+        ("put", "/api/users/{user}/vip"),
+        ("delete", "/api/users/{user}/vip"),
+    ],
+)
+def test_anonymous_visitors_get_401_in_the_envelope(user, method, path):
+    response = getattr(APIClient(), method)(path.format(user=user.pk), {}, format="json")
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["code"] == HTTPStatus.UNAUTHORIZED
+    assert response.json()["data"] is None
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_only_staff_may_change_vip(api, user, plans, method):
+    response = getattr(api, method)(
+        f"/api/users/{user.pk}/vip",
+        {"vipType": 1, "vipExpireTime": "2099-12-31T23:59:59"},
+        format="json",
+    )
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.json()["code"] == HTTPStatus.FORBIDDEN
+    user.refresh_from_db()
+    assert not user.is_vip
+
+
+def test_no_response_ever_contains_the_password_or_its_hash(plans):
+    client = APIClient()
+    password = "Sekr1t-Passw0rd"
+    responses = [
+        client.post(
+            "/api/users/register",
+            {"username": "carol", "password": password, "email": "carol@example.com"},
+            format="json",
+        ),
+        client.post("/api/users/login", {"username": "carol", "password": password}, format="json"),
+        client.get("/api/users/current"),
+    ]
+    user_id = responses[0].json()["data"]["id"]
+    responses.append(client.get(f"/api/users/{user_id}"))
+    from users.models import User
+
+    stored_hash = User.objects.get(pk=user_id).password
+    for response in responses:
+        assert response.status_code == HTTPStatus.OK
+        text = response.content.decode()
+        assert "password" not in text
+        assert password not in text
+        assert stored_hash not in text
