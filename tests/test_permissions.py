@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from payments.models import VipOrder
+from users.models import User
 
 from .factories import UserFactory, VipOrderFactory
 
@@ -137,8 +138,6 @@ def test_no_response_ever_contains_the_password_or_its_hash(plans):
     ]
     user_id = responses[0].json()["data"]["id"]
     responses.append(client.get(f"/api/users/{user_id}"))
-    from users.models import User
-
     stored_hash = User.objects.get(pk=user_id).password
     for response in responses:
         assert response.status_code == HTTPStatus.OK
