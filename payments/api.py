@@ -1,9 +1,9 @@
 """`/api/payment/...`: thin DRF views over `payments.services` and `payments.selectors`."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,12 +11,16 @@ from vipplatform.api import PaymentErrorSerializer, SpringPagination
 from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
 
 from . import gateway, selectors, services
+from .filters import OrderSearchFilter
 from .serializers import (
     CallbackInput,
     CallbackOutput,
+    CancelExpiredOutput,
     GenerateQrCodeInput,
     GenerateQrCodeOutput,
     OrderResponse,
+    OrderSearchInput,
+    OrderStatisticsOutput,
     OrderStatusOutput,
 )
 
@@ -116,3 +120,83 @@ class UserOrdersView(ListAPIView):
         user_id = self.kwargs["user_id"]
         require_self_or_staff(self.request, user_id)
         return selectors.order_list_for_user(user_id=user_id)
+
+
+class OrderSearchView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="订单搜索（管理员）",
+        request=OrderSearchInput,
+        responses={200: OrderResponse(many=True), **_errors(400, 401, 403)},
+    )
+    def post(self, request):
+        params = OrderSearchInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        filters = OrderSearchFilter(data=request.data, queryset=selectors.order_queryset())
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        paginator = SpringPagination()
+        page = paginator.paginate(
+            filters.qs.order_by(*params.ordering()),
+            page=params.validated_data["page"],
+            size=params.validated_data["size"],
+        )
+        return paginator.get_paginated_response(OrderResponse(page, many=True).data)
+
+
+class OrderDetailView(APIView):
+    permission_classes = [IsAuthenticated, IsOwnerOrStaff]
+
+    @extend_schema(summary="订单详情", responses={200: OrderResponse, **_errors(401, 403, 404)})
+    def get(self, request, pk: int):
+        order = selectors.order_get(pk=pk)
+        self.check_object_permissions(request, order)
+        return Response(OrderResponse(order).data)
+
+
+class OrderByNumberView(APIView):
+    permission_classes = [IsAuthenticated, IsOwnerOrStaff]
+
+    @extend_schema(
+        summary="按订单号查询订单", responses={200: OrderResponse, **_errors(401, 403, 404)}
+    )
+    def get(self, request, order_number: str):
+        order = selectors.order_get(order_number=order_number)
+        self.check_object_permissions(request, order)
+        return Response(OrderResponse(order).data)
+
+
+class OrderCancelView(APIView):
+    permission_classes = [IsAuthenticated, IsOwnerOrStaff]
+
+    @extend_schema(
+        summary="取消待支付订单",
+        request=None,
+        responses={200: OrderResponse, **_errors(401, 403, 404, 409)},
+    )
+    def put(self, request, pk: int):
+        self.check_object_permissions(request, selectors.order_get(pk=pk))
+        return Response(OrderResponse(services.order_cancel(order_id=pk)).data)
+
+
+class OrderStatisticsView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="订单统计（管理员）", responses={200: OrderStatisticsOutput, **_errors(401, 403)}
+    )
+    def get(self, request):
+        return Response(OrderStatisticsOutput(selectors.order_statistics()).data)
+
+
+class CancelExpiredView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="将超时未支付的订单标记为已过期（管理员）",
+        request=None,
+        responses={200: CancelExpiredOutput, **_errors(401, 403)},
+    )
+    def post(self, request):
+        return Response({"expired": services.order_expire_overdue()})

@@ -1,23 +1,75 @@
 """Read-only order queries shared by the API, the pages and the admin."""
 
-from django.db.models import QuerySet
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from .exceptions import OrderNotFound
-from .models import VipOrder
+from .models import OrderStatus, PaymentMethod, VipOrder
+
+
+def order_queryset() -> QuerySet[VipOrder]:
+    """Orders ready for OrderResponse (with their plan)."""
+    return VipOrder.objects.select_related("plan")
 
 
 def order_get(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
     lookup = {"order_number": order_number} if order_number is not None else {"pk": pk}
     try:
-        return VipOrder.objects.select_related("plan").get(**lookup)
+        return order_queryset().get(**lookup)
     except VipOrder.DoesNotExist:
         raise OrderNotFound() from None
 
 
 def order_list_for_user(*, user_id: int) -> QuerySet[VipOrder]:
     """A user's orders, newest first (served by the (user_id, create_time) index)."""
-    return (
-        VipOrder.objects.filter(user_id=user_id)
-        .select_related("plan")
-        .order_by("-create_time", "-id")
+    return order_queryset().filter(user_id=user_id).order_by("-create_time", "-id")
+
+
+def _pending_now(now) -> Q:
+    return Q(status=OrderStatus.PENDING, expire_time__gt=now)
+
+
+def _expired_now(now) -> Q:
+    """Expired, whether the job has marked it yet or not."""
+    return Q(status=OrderStatus.EXPIRED) | Q(status=OrderStatus.PENDING, expire_time__lte=now)
+
+
+def orders_with_status(queryset: QuerySet[VipOrder], status: int) -> QuerySet[VipOrder]:
+    """Filter by status as users read it (a pending order past its deadline is expired)."""
+    now = timezone.now()
+    if status == OrderStatus.PENDING:
+        return queryset.filter(_pending_now(now))
+    if status == OrderStatus.EXPIRED:
+        return queryset.filter(_expired_now(now))
+    return queryset.filter(status=status)
+
+
+def order_statistics() -> dict:
+    """Counts and sums over all orders, in one aggregate query."""
+    now = timezone.now()
+    zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
+    stats = VipOrder.objects.aggregate(
+        totalOrders=Count("pk"),
+        pendingOrders=Count("pk", filter=_pending_now(now)),
+        paidOrders=Count("pk", filter=Q(status=OrderStatus.PAID)),
+        cancelledOrders=Count("pk", filter=Q(status=OrderStatus.CANCELLED)),
+        expiredOrders=Count("pk", filter=_expired_now(now)),
+        totalAmount=Coalesce(Sum("amount"), zero),
+        paidAmount=Coalesce(Sum("amount", filter=Q(status=OrderStatus.PAID)), zero),
+        wechatOrders=Count("pk", filter=Q(payment_method=PaymentMethod.WECHAT)),
+        alipayOrders=Count("pk", filter=Q(payment_method=PaymentMethod.ALIPAY)),
+        bankCardOrders=Count("pk", filter=Q(payment_method=PaymentMethod.BANK_CARD)),
+        monthlyOrders=Count("pk", filter=Q(plan_id=1)),
+        quarterlyOrders=Count("pk", filter=Q(plan_id=2)),
+        yearlyOrders=Count("pk", filter=Q(plan_id=3)),
     )
+    total = stats["totalOrders"]
+    stats["paymentRate"] = (
+        (Decimal(stats["paidOrders"] * 100) / total).quantize(Decimal("0.01"))
+        if total
+        else Decimal("0.00")
+    )
+    return stats

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from vipplatform.api import PageQuerySerializer
+
 from .models import OrderStatus, PaymentMethod, VipOrder
 
 MAX_ID = 2**63 - 1
@@ -110,3 +112,54 @@ class OrderResponse(serializers.ModelSerializer):
 
     def get_statusName(self, order: VipOrder) -> str:
         return OrderStatus(order.effective_status()).label
+
+
+class OrderSearchInput(PageQuerySerializer):
+    """The search body: filters (all optional; applied by `filters.OrderSearchFilter`), a page
+    counted from 0, and the sort."""
+
+    SORT_FIELDS = {
+        "createTime": "create_time",
+        "payTime": "pay_time",
+        "amount": "amount",
+        "id": "id",
+    }
+
+    userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    orderNumber = serializers.CharField(required=False, max_length=32, help_text="子串匹配")
+    vipType = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    paymentMethod = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    startTime = serializers.DateTimeField(required=False, help_text="创建时间下限（含）")
+    endTime = serializers.DateTimeField(required=False, help_text="创建时间上限（含）")
+    sortBy = serializers.ChoiceField(choices=list(SORT_FIELDS), default="createTime")
+    sortDirection = serializers.ChoiceField(choices=["ASC", "DESC"], default="DESC")
+
+    def ordering(self) -> list[str]:
+        data = self.validated_data
+        column = self.SORT_FIELDS[data["sortBy"]]
+        sign = "-" if data["sortDirection"] == "DESC" else ""
+        return [f"{sign}{column}", f"{sign}id"]
+
+
+class CancelExpiredOutput(serializers.Serializer):
+    expired = serializers.IntegerField()
+
+
+class OrderStatisticsOutput(serializers.Serializer):
+    totalOrders = serializers.IntegerField()
+    pendingOrders = serializers.IntegerField()
+    paidOrders = serializers.IntegerField()
+    cancelledOrders = serializers.IntegerField()
+    expiredOrders = serializers.IntegerField()
+    totalAmount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    paidAmount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    paymentRate = serializers.DecimalField(
+        max_digits=5, decimal_places=2, help_text="已支付订单占全部订单的百分比（0-100）"
+    )
+    wechatOrders = serializers.IntegerField()
+    alipayOrders = serializers.IntegerField()
+    bankCardOrders = serializers.IntegerField()
+    monthlyOrders = serializers.IntegerField()
+    quarterlyOrders = serializers.IntegerField()
+    yearlyOrders = serializers.IntegerField()

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from vipplatform.exceptions import NotFound
 
-from .exceptions import AmountMismatch, OrderNotFound, PlanUnavailable
+from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
 from .models import OrderStatus, VipOrder, VipPlan
 from .signals import payment_succeeded
 
@@ -76,11 +76,12 @@ def order_create(
     return order
 
 
-def _lock_order(order_number: str) -> VipOrder:
+def _lock_order(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
+    lookup = {"order_number": order_number} if order_number is not None else {"pk": pk}
     try:
         # No join here: FOR UPDATE would lock the plan row too, and serialise every payment
         # of that plan behind it.
-        return VipOrder.objects.select_for_update().get(order_number=order_number)
+        return VipOrder.objects.select_for_update().get(**lookup)
     except VipOrder.DoesNotExist:
         raise OrderNotFound() from None
 
@@ -106,7 +107,7 @@ def order_mark_paid(
     A repeated notification changes nothing. A cancelled or expired order is still marked paid,
     because the buyer's money was taken.
     """
-    order = _lock_order(order_number)
+    order = _lock_order(order_number=order_number)
     _check_amount(order, amount)
     if order.status == OrderStatus.PAID:
         logger.info("payment notification repeated order=%s user=%s", order_number, order.user_id)
@@ -129,13 +130,14 @@ def order_mark_paid(
     return order, PaymentOutcome.PAID
 
 
-def _announce_payment(order: VipOrder) -> None:
+def _announce_payment(order: VipOrder) -> bool:
     """Send `payment_succeeded` inside a savepoint.
 
     If a receiver fails for a reason a retry cannot fix, the savepoint rolls back its partial
     work alone: the order stays paid, the failure is stored on the order for staff to see and
     retry, and the payment commits. Database errors (lost connection, lock timeout, deadlock)
     may have ended the whole transaction, so they propagate and the gateway resends later.
+    Answers whether the receivers succeeded.
     """
     try:
         with transaction.atomic():
@@ -149,6 +151,11 @@ def _announce_payment(order: VipOrder) -> None:
         order.grant_failed_at = timezone.now()
         order.grant_error = f"{type(exc).__name__}: {exc}"
         order.save(update_fields=["grant_failed_at", "grant_error"])
+        return False
+    if order.grant_failed_at is not None:
+        order.grant_failed_at, order.grant_error = None, ""
+        order.save(update_fields=["grant_failed_at", "grant_error"])
+    return True
 
 
 @transaction.atomic
@@ -156,7 +163,7 @@ def order_mark_failed(
     *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
 ) -> tuple[VipOrder, PaymentOutcome]:
     """Record the gateway's FAILED: a pending order is cancelled; a payment is never undone."""
-    order = _lock_order(order_number)
+    order = _lock_order(order_number=order_number)
     _check_amount(order, amount)
     if order.status != OrderStatus.PENDING:
         logger.info(
@@ -171,3 +178,62 @@ def order_mark_failed(
     order.save(update_fields=["status", "transaction_id"])
     logger.info("payment failed, order cancelled order=%s user=%s", order_number, order.user_id)
     return order, PaymentOutcome.FAILED
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int) -> VipOrder:
+    """The buyer (or staff) gives up a pending order; anything else is a conflict."""
+    order = _lock_order(pk=order_id)
+    if order.effective_status() != OrderStatus.PENDING:
+        raise OrderNotPending()
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status"])
+    logger.info("order cancelled order=%s user=%s", order.order_number, order.user_id)
+    return order
+
+
+def order_expire_overdue(*, batch_size: int = 1000) -> int:
+    """Pending orders past their deadline become expired, one set-based UPDATE per batch.
+
+    The UPDATE repeats the pending condition, so an order paid meanwhile is left alone.
+    Answers how many orders it expired.
+    """
+    now = timezone.now()
+    expired = 0
+    while True:
+        batch = list(
+            VipOrder.objects.overdue(now=now).order_by().values_list("pk", flat=True)[:batch_size]
+        )
+        if not batch:
+            break
+        expired += VipOrder.objects.filter(pk__in=batch, status=OrderStatus.PENDING).update(
+            status=OrderStatus.EXPIRED
+        )
+    if expired:
+        logger.info("expired %s overdue orders", expired)
+    return expired
+
+
+@transaction.atomic
+def order_retry_grant(*, order_id: int) -> bool:
+    """Announce a paid order's payment again after its grant failed.
+
+    Answers whether the grant is now done. An order whose grant already succeeded (by another
+    retry, say) is left as it is, so a grant is never made twice.
+    """
+    order = _lock_order(pk=order_id)
+    if order.status != OrderStatus.PAID or order.grant_failed_at is None:
+        return order.status == OrderStatus.PAID
+    logger.info("retrying vip grant order=%s user=%s", order.order_number, order.user_id)
+    return _announce_payment(order)
+
+
+def order_retry_failed_grants(*, limit: int = 500) -> tuple[int, int]:
+    """Retry the oldest recorded grant failures; answers (now granted, still failing)."""
+    failed = list(
+        VipOrder.objects.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID)
+        .order_by("grant_failed_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    granted = sum(order_retry_grant(order_id=order_id) for order_id in failed)
+    return granted, len(failed) - granted

@@ -9,5 +9,15 @@ urlpatterns = [
     path("status/<str:order_number>", api.OrderStatusView.as_view(), name="status"),
     path("callback", api.PaymentCallbackView.as_view(), name="callback"),
     path("users/<int:user_id>/orders", api.UserOrdersView.as_view(), name="user-orders"),
+    path("orders/search", api.OrderSearchView.as_view(), name="order-search"),
+    path("orders/statistics", api.OrderStatisticsView.as_view(), name="order-statistics"),
+    path("orders/cancel-expired", api.CancelExpiredView.as_view(), name="orders-cancel-expired"),
+    path(
+        "orders/by-number/<str:order_number>",
+        api.OrderByNumberView.as_view(),
+        name="order-by-number",
+    ),
+    path("orders/<int:pk>", api.OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<int:pk>/cancel", api.OrderCancelView.as_view(), name="order-cancel"),
     path("qrcode/<str:order_number>.svg", views.qr_code, name="qrcode"),
 ]
