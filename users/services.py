@@ -129,6 +129,44 @@ def vip_revoke(*, user_id: int, actor: User | None, reason: str) -> VipLedgerEnt
     return entry
 
 
+def vip_expire_due(*, batch_size: int = 1000) -> int:
+    """Switch off memberships whose expiry has passed, in batches; answers how many.
+
+    Each batch locks its rows (skipping users a payment is extending right now: the next run
+    sees them if they are still due), writes one "expired" ledger row per user and clears the
+    flags with one UPDATE. The expiry itself is kept, so "expired on <date>" can be shown.
+    """
+    now = timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                User.objects.vip_due_to_expire(now=now)
+                .select_for_update(skip_locked=True)
+                .order_by()
+                .values_list("pk", "vip_expire_time")[:batch_size]
+            )
+            if not due:
+                break
+            VipLedgerEntry.objects.bulk_create(
+                VipLedgerEntry(
+                    user_id=user_id,
+                    kind=VipChangeKind.EXPIRED,
+                    expire_before=expiry,
+                    expire_after=expiry,
+                    reason="会员到期",
+                    created_at=now,
+                )
+                for user_id, expiry in due
+            )
+            expired += User.objects.filter(pk__in=[user_id for user_id, _ in due]).update(
+                is_vip=False, update_time=now
+            )
+    if expired:
+        logger.info("switched off %s expired memberships", expired)
+    return expired
+
+
 def user_register(
     *, username: str, password: str, email: str, phone: str = "", avatar: str = ""
 ) -> User:

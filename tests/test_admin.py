@@ -1,0 +1,264 @@
+"""The Django admin: VIP grants and revokes with a reason, orders, plans, the ledger."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from http import HTTPStatus
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from payments.models import OrderStatus, VipPlan
+from users.models import User, VipChangeKind, VipLedgerEntry
+from users.services import vip_extend
+
+from .factories import StaffFactory, UserFactory, VipOrderFactory
+
+pytestmark = pytest.mark.django_db
+
+USERS = "/admin/users/user/"
+ORDERS = "/admin/payments/viporder/"
+
+
+@pytest.fixture
+def admin_user(db):
+    return StaffFactory(username="boss", is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def act(client, url, action, objects, **form):
+    data = {"action": action, ACTION_CHECKBOX_NAME: [o.pk for o in objects], **form}
+    return client.post(url, data)
+
+
+class TestGrantVip:
+    def test_the_action_first_asks_for_days_or_expiry_and_a_reason(self, admin_client, user, plans):
+        response = act(admin_client, USERS, "grant_vip", [user])
+        assert response.status_code == HTTPStatus.OK
+        page = response.content.decode()
+        assert "季度会员（90天）" in page
+        assert 'name="reason"' in page
+        assert not VipLedgerEntry.objects.exists()
+
+    def test_granting_a_plans_days_with_a_reason_is_in_the_ledger(
+        self, admin_client, admin_user, user, plans
+    ):
+        response = act(
+            admin_client, USERS, "grant_vip", [user], apply="1", days="90", reason="客服补偿"
+        )
+        assert response.status_code == HTTPStatus.FOUND
+        user.refresh_from_db()
+        assert user.vip_active()
+        assert abs(user.vip_expire_time - (timezone.now() + timedelta(days=90))) < timedelta(
+            minutes=1
+        )
+        entry = VipLedgerEntry.objects.get(user=user)
+        assert (entry.kind, entry.actor, entry.reason) == (
+            VipChangeKind.ADMIN_GRANT,
+            admin_user,
+            "客服补偿",
+        )
+
+    def test_granting_an_exact_expiry(self, admin_client, user, plans):
+        act(
+            admin_client,
+            USERS,
+            "grant_vip",
+            [user],
+            apply="1",
+            expire_time="2099-06-01 12:00:00",
+            reason="合作",
+        )
+        user.refresh_from_db()
+        assert user.vip_expire_time == datetime(2099, 6, 1, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
+        assert VipLedgerEntry.objects.get(user=user).kind == VipChangeKind.ADMIN_SET
+
+    @pytest.mark.parametrize(
+        "form",
+        [
+            {"days": "90"},  # no reason
+            {"reason": "x"},  # neither days nor expiry
+            {"days": "90", "expire_time": "2099-06-01 12:00:00", "reason": "x"},  # both
+            {"days": "7", "reason": "x"},  # not a plan
+        ],
+    )
+    def test_an_incomplete_form_is_shown_again_and_changes_nothing(
+        self, admin_client, user, plans, form
+    ):
+        response = act(admin_client, USERS, "grant_vip", [user], apply="1", **form)
+        assert response.status_code == HTTPStatus.OK
+        assert "errorlist" in response.content.decode()
+        user.refresh_from_db()
+        assert not user.is_vip
+        assert not VipLedgerEntry.objects.exists()
+
+    def test_an_expiry_in_the_past_is_reported(self, admin_client, user, plans):
+        response = act(
+            admin_client,
+            USERS,
+            "grant_vip",
+            [user],
+            apply="1",
+            expire_time="2000-01-01 00:00:00",
+            reason="x",
+        )
+        messages = [str(m) for m in response.wsgi_request._messages]
+        assert any("VIP到期时间必须晚于当前时间" in m for m in messages)
+        assert not VipLedgerEntry.objects.exists()
+
+
+class TestRevokeVip:
+    def test_revoking_needs_a_reason_and_is_in_the_ledger(self, admin_client, admin_user, user):
+        User.objects.filter(pk=user.pk).update(
+            is_vip=True, vip_expire_time=timezone.now() + timedelta(days=5)
+        )
+        asked = act(admin_client, USERS, "revoke_vip", [user], apply="1")
+        assert "errorlist" in asked.content.decode()
+        act(admin_client, USERS, "revoke_vip", [user], apply="1", reason="退款")
+        user.refresh_from_db()
+        assert (user.is_vip, user.vip_expire_time) == (False, None)
+        entry = VipLedgerEntry.objects.get(user=user)
+        assert (entry.kind, entry.actor, entry.reason) == (
+            VipChangeKind.ADMIN_REVOKE,
+            admin_user,
+            "退款",
+        )
+
+
+def test_the_vip_columns_cannot_be_edited_in_the_change_form(admin_client, user):
+    page = admin_client.get(f"{USERS}{user.pk}/change/").content.decode()
+    assert 'name="vip_expire_time"' not in page
+    assert 'name="is_vip"' not in page
+
+
+def test_the_user_list_shows_effective_vip_and_filters_by_state(admin_client, plans):
+    active, lapsed, never = UserFactory.create_batch(3)
+    User.objects.filter(pk=active.pk).update(
+        is_vip=True, vip_expire_time=timezone.now() + timedelta(days=1)
+    )
+    User.objects.filter(pk=lapsed.pk).update(
+        is_vip=True, vip_expire_time=timezone.now() - timedelta(days=1)
+    )
+    everyone = {active.username, lapsed.username, never.username}
+    for state, expected in [("active", active), ("expired", lapsed), ("never", never)]:
+        page = admin_client.get(USERS, {"vip": state}).content.decode()
+        shown = {name for name in everyone if f">{name}<" in page}
+        assert shown == {expected.username}
+
+
+class TestOrdersAdmin:
+    def test_cancel_pending_orders(self, admin_client, plans):
+        pending, paid = VipOrderFactory(), VipOrderFactory(status=OrderStatus.PAID)
+        act(admin_client, ORDERS, "cancel_pending", [pending, paid])
+        pending.refresh_from_db()
+        paid.refresh_from_db()
+        assert (pending.status, paid.status) == (OrderStatus.CANCELLED, OrderStatus.PAID)
+
+    def test_failed_grants_are_listed_and_retried(self, admin_client, plans):
+        failed = VipOrderFactory(
+            status=OrderStatus.PAID,
+            pay_time=timezone.now(),
+            grant_failed_at=timezone.now(),
+            grant_error="RuntimeError: boom",
+        )
+        fine = VipOrderFactory(status=OrderStatus.PAID)
+        page = admin_client.get(ORDERS, {"grant": "failed"}).content.decode()
+        assert failed.order_number in page
+        assert fine.order_number not in page
+
+        act(admin_client, ORDERS, "retry_grant", [failed])
+        failed.refresh_from_db()
+        assert failed.grant_failed_at is None
+        assert VipLedgerEntry.objects.get(order=failed).kind == VipChangeKind.PURCHASE
+
+    def test_money_and_status_are_read_only(self, admin_client, plans):
+        order = VipOrderFactory()
+        page = admin_client.get(f"{ORDERS}{order.pk}/change/").content.decode()
+        for field in ("amount", "status", "user", "plan", "pay_time"):
+            assert f'name="{field}"' not in page
+
+    def test_orders_are_searched_by_number_and_username(self, admin_client, plans):
+        order = VipOrderFactory(user=UserFactory(username="searchme"))
+        other = VipOrderFactory()
+        for term in (order.order_number[-8:], "searchme"):
+            page = admin_client.get(ORDERS, {"q": term}).content.decode()
+            assert order.order_number in page
+            assert other.order_number not in page
+
+
+def test_a_plan_price_change_never_changes_existing_orders(admin_client, plans):
+    order = VipOrderFactory(plan=plans[1])
+    response = admin_client.post(
+        "/admin/payments/vipplan/",
+        {
+            "form-TOTAL_FORMS": "3",
+            "form-INITIAL_FORMS": "3",
+            **{
+                f"form-{i}-{field}": value
+                for i, plan in enumerate(VipPlan.objects.order_by("days"))
+                for field, value in {
+                    "id": plan.pk,
+                    "name": plan.name,
+                    "days": plan.days,
+                    "price": "19.90" if plan.pk == 1 else plan.price,
+                    "is_active": "on",
+                }.items()
+            },
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert VipPlan.objects.get(pk=1).price == Decimal("19.90")
+    order.refresh_from_db()
+    assert order.amount == Decimal("29.90")
+
+
+def test_the_ledger_is_read_only_and_filterable(admin_client, admin_user, user):
+    vip_extend(user_id=user.pk, days=30, actor=admin_user, reason="by hand")
+    entry = VipLedgerEntry.objects.get()
+    page = admin_client.get("/admin/users/vipledgerentry/", {"actor": "staff"}).content.decode()
+    assert "by hand" in page
+    page = admin_client.get("/admin/users/vipledgerentry/", {"actor": "system"}).content.decode()
+    assert "by hand" not in page
+    change = admin_client.get(f"/admin/users/vipledgerentry/{entry.pk}/change/")
+    assert 'name="reason"' not in change.content.decode()
+    assert admin_client.get("/admin/users/vipledgerentry/add/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("url", "make"),
+    [
+        (USERS, lambda n: UserFactory.create_batch(n)),
+        (ORDERS, lambda n: VipOrderFactory.create_batch(n, user=UserFactory())),
+        ("/admin/users/vipledgerentry/", None),
+    ],
+)
+def test_a_list_page_costs_the_same_queries_for_ten_rows_as_for_hundreds(
+    admin_client, plans, url, make, django_assert_max_num_queries
+):
+    def rows(n):
+        if make:
+            make(n)
+        else:
+            users = UserFactory.create_batch(n)
+            VipLedgerEntry.objects.bulk_create(
+                VipLedgerEntry(user=u, kind=VipChangeKind.EXPIRED, reason="x") for u in users
+            )
+
+    rows(10)
+    admin_client.get(url)  # warm the content-type and permission caches
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(url).status_code == HTTPStatus.OK
+    rows(300)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert admin_client.get(url).status_code == HTTPStatus.OK
