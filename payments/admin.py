@@ -89,7 +89,7 @@ class VipOrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="状态")
     def status_name(self, order: VipOrder) -> str:
-        return OrderStatus(order.effective_status()).label
+        return order.get_effective_status_display()
 
     @admin.display(description="VIP已开通", boolean=True)
     def grant_ok(self, order: VipOrder) -> bool | None:

@@ -10,8 +10,9 @@ from rest_framework.views import APIView
 from vipplatform.api import PaymentErrorSerializer, SpringPagination
 from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
 
-from . import gateway, selectors, services
+from . import selectors, services
 from .filters import OrderSearchFilter
+from .gateway import get_gateway
 from .serializers import (
     CallbackInput,
     CallbackOutput,
@@ -88,7 +89,7 @@ class PaymentCallbackView(APIView):
         responses={200: CallbackOutput, **_errors(400, 401, 404)},
     )
     def post(self, request):
-        gateway.verify_notification(body=request.body, headers=request.headers)
+        get_gateway().verify_notification(body=request.body, headers=request.headers)
         params = CallbackInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data

@@ -94,3 +94,35 @@ class VipOrder(models.Model):
         if self.status == OrderStatus.PENDING and self.expire_time <= (now or timezone.now()):
             return OrderStatus.EXPIRED
         return self.status
+
+    def get_effective_status_display(self, *, now=None) -> str:
+        return OrderStatus(self.effective_status(now=now)).label
+
+
+class SandboxPayment(models.Model):
+    """The sandbox gateway's own book of what was paid, whoever pressed pay.
+
+    It is the gateway's side, kept apart from the order on purpose: reconciliation asks it, as
+    it would ask a real provider, when a notification never arrived.
+    """
+
+    class Result(models.TextChoices):
+        SUCCESS = "SUCCESS", "成功"
+        FAILED = "FAILED", "失败"
+
+    order_number = models.CharField("订单号", max_length=32, unique=True)
+    result = models.CharField("结果", max_length=10, choices=Result.choices)
+    amount = models.DecimalField("金额", max_digits=10, decimal_places=2)
+    transaction_id = models.CharField("网关交易号", max_length=64, unique=True)
+    created_at = models.DateTimeField("支付时间", default=timezone.now)
+    delivered_at = models.DateTimeField("通知送达时间", null=True, blank=True)
+    delivery_attempts = models.PositiveIntegerField("通知次数", default=0)
+    last_delivery_error = models.CharField("最近一次通知错误", max_length=255, blank=True)
+
+    class Meta:
+        db_table = "sandbox_payment"
+        verbose_name = "沙箱支付记录"
+        verbose_name_plural = "沙箱支付记录"
+
+    def __str__(self) -> str:
+        return f"{self.order_number} {self.result}"

@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .exceptions import OrderNotFound
-from .models import OrderStatus, PaymentMethod, VipOrder
+from .models import OrderStatus, PaymentMethod, VipOrder, VipPlan
 
 
 def order_queryset() -> QuerySet[VipOrder]:
@@ -73,3 +73,15 @@ def order_statistics() -> dict:
         else Decimal("0.00")
     )
     return stats
+
+
+def plans_for_sale() -> list[VipPlan]:
+    """Active plans, each with `saving`: what it saves against buying its days monthly
+    (at the shortest plan's price per day)."""
+    plans = list(VipPlan.objects.filter(is_active=True).order_by("days"))
+    if plans:
+        base = plans[0]
+        for plan in plans:
+            at_base_rate = base.price * plan.days / base.days
+            plan.saving = max(at_base_rate - plan.price, Decimal("0")).quantize(Decimal("0.01"))
+    return plans

@@ -111,7 +111,7 @@ class OrderResponse(serializers.ModelSerializer):
         return order.effective_status()
 
     def get_statusName(self, order: VipOrder) -> str:
-        return OrderStatus(order.effective_status()).label
+        return order.get_effective_status_display()
 
 
 class OrderSearchInput(PageQuerySerializer):

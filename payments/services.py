@@ -7,7 +7,6 @@ transaction; the `users` app grants the membership in response.
 
 import enum
 import logging
-from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -62,7 +61,7 @@ def order_create(
         amount=plan.price,
         payment_method=payment_method,
         create_time=now,
-        expire_time=now + timedelta(minutes=settings.PAYMENT_DEADLINE_MINUTES),
+        expire_time=now + settings.PAYMENT_DEADLINE,
     )
     order.qr_code_url = base_url.rstrip("/") + reverse("payments:qrcode", args=[order.order_number])
     order.save()

@@ -1,14 +1,24 @@
-"""Pages and images of the payment flow (not JSON)."""
+"""The server-rendered side of payments: the VIP purchase page, the QR code image, and the
+sandbox checkout a payer's phone opens."""
+
+import json
+from http import HTTPStatus
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from . import gateway, selectors
+from vipplatform.api import error_body
+from vipplatform.exceptions import DomainError
+
+from . import selectors
 from .exceptions import OrderNotFound
+from .gateway import FAILED, SUCCESS, SandboxGateway, get_gateway, qr_code_svg
+from .models import PaymentMethod
 
 
 def _order_or_404(order_number: str):
@@ -18,9 +28,32 @@ def _order_or_404(order_number: str):
         raise Http404("订单不存在") from None
 
 
-def payment_link(request, order_number: str) -> str:
-    """The link a payer's phone opens from the QR code: the sandbox checkout page."""
-    return request.build_absolute_uri(reverse("sandbox-checkout", args=[order_number]))
+def _require_sandbox() -> None:
+    if not settings.PAYMENT_SANDBOX:
+        raise Http404()
+
+
+@require_GET
+@login_required
+def vip_page(request):
+    user = request.user
+    context = {
+        "plans": selectors.plans_for_sale(),
+        "payment_methods": PaymentMethod.choices,
+        "recent_orders": list(selectors.order_list_for_user(user_id=user.pk)[:5]),
+        "vip_active": user.vip_active(),
+        "sandbox": settings.PAYMENT_SANDBOX,
+        "page_config": {
+            "userId": user.pk,
+            "generateUrl": reverse("payments:generate-qrcode"),
+            "statusUrl": reverse("payments:status", args=["ORDER"]),
+            "ordersUrl": reverse("payments:user-orders", args=[user.pk]) + "?size=5",
+            "currentUserUrl": reverse("users:current"),
+            "simulateUrl": reverse("sandbox-pay", args=["ORDER"]),
+            "pollMilliseconds": 2000,
+        },
+    }
+    return render(request, "payments/vip.html", context)
 
 
 @require_GET
@@ -29,14 +62,49 @@ def qr_code(request, order_number: str) -> HttpResponse:
     """The order's payment QR code as SVG. Public: the order number is unguessable, and the
     image only carries the link to pay."""
     order = _order_or_404(order_number)
-    svg = gateway.qr_code_svg(payment_link(request, order.order_number))
-    return HttpResponse(svg, content_type="image/svg+xml")
+    link = get_gateway().payment_link(order, base_url=request.build_absolute_uri("/"))
+    return HttpResponse(qr_code_svg(link), content_type="image/svg+xml")
 
 
 @require_GET
 def sandbox_checkout(request, order_number: str) -> HttpResponse:
-    """What a payer's phone shows in sandbox mode; absent (404) with a real gateway."""
-    if not settings.PAYMENT_SANDBOX:
-        raise Http404()
+    """What a payer's phone shows in sandbox mode; absent (404) otherwise."""
+    _require_sandbox()
     order = _order_or_404(order_number)
-    return render(request, "payments/checkout.html", {"order": order})
+    return render(
+        request,
+        "payments/checkout.html",
+        {"order": order, "simulate_url": reverse("sandbox-pay", args=[order.order_number])},
+    )
+
+
+@require_POST
+def sandbox_pay(request, order_number: str) -> JsonResponse:
+    """A payer presses 「模拟支付成功」 or 「模拟支付失败」: the sandbox gateway books it and
+    notifies our callback, as a real gateway would. CSRF-protected; no login needed, like the
+    payer's phone."""
+    _require_sandbox()
+    try:
+        result = json.loads(request.body or b"{}").get("status")
+    except (ValueError, AttributeError):
+        result = None
+    if result not in (SUCCESS, FAILED):
+        return _json_error(request, HTTPStatus.BAD_REQUEST, "status 必须是 SUCCESS 或 FAILED")
+    notify_url = settings.PAYMENT_SANDBOX_NOTIFY_URL or request.build_absolute_uri(
+        reverse("payments:callback")
+    )
+    try:
+        payment = SandboxGateway().pay(
+            order_number=order_number, result=result, notify_url=notify_url
+        )
+    except DomainError as exc:
+        return _json_error(request, exc.status, exc.message)
+    return JsonResponse({"orderId": payment.order_number, "status": payment.result})
+
+
+def _json_error(request, status: int, message: str) -> JsonResponse:
+    return JsonResponse(
+        error_body(path=request.path, status=status, message=message),
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )

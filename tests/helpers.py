@@ -16,6 +16,7 @@ def post_callback(client, payload: dict, *, secret: str | None = None, **headers
     )
 
 
-requires_row_locks = pytest.mark.skipif(
-    connection.vendor != "mysql", reason="needs MariaDB's row locks; SQLite has none"
+requires_mariadb = pytest.mark.skipif(
+    connection.vendor != "mysql",
+    reason="needs MariaDB: row locks, and connections from other threads or processes",
 )

@@ -21,7 +21,7 @@ from users.models import User, VipChangeKind, VipLedgerEntry
 from vipplatform.management.commands.run_scheduler import Job, Scheduler
 
 from .factories import UserFactory, VipOrderFactory
-from .helpers import post_callback, requires_row_locks
+from .helpers import post_callback, requires_mariadb
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +193,7 @@ class TestScheduler:
         assert job.next_run == 120
         assert "job boom failed" in caplog.text
 
-    @requires_row_locks
+    @requires_mariadb
     @pytest.mark.django_db(transaction=True)
     def test_the_command_stops_cleanly_on_sigterm(self):
         settings = connection.settings_dict

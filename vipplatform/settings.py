@@ -3,6 +3,7 @@
 With nothing set the project runs locally: SQLite, DEBUG on, payment sandbox on.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -94,8 +95,9 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "rest_framework:login"
-LOGIN_REDIRECT_URL = "/api/users/current"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "vip"
+LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = False
@@ -129,6 +131,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -174,7 +177,12 @@ SPECTACULAR_SETTINGS = {
 PAYMENT_CALLBACK_SECRET = env.str("PAYMENT_CALLBACK_SECRET", default="")
 PAYMENT_SANDBOX = env.bool("PAYMENT_SANDBOX", default=not PAYMENT_CALLBACK_SECRET)
 PAYMENT_CALLBACK_MAX_SKEW_SECONDS = 300
-PAYMENT_DEADLINE_MINUTES = env.int("PAYMENT_DEADLINE_MINUTES", default=30)
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="payments.gateway.SandboxGateway")
+# The sandbox gateway delivers each payment to our callback; off, only reconciliation finds it.
+PAYMENT_SANDBOX_DELIVERY = env.bool("PAYMENT_SANDBOX_DELIVERY", default=True)
+# Where the sandbox delivers; by default the callback URL on the host the payer's page came from.
+PAYMENT_SANDBOX_NOTIFY_URL = env.str("PAYMENT_SANDBOX_NOTIFY_URL", default="")
+PAYMENT_DEADLINE = timedelta(minutes=env.int("PAYMENT_DEADLINE_MINUTES", default=30))
 
 # --- Logging --------------------------------------------------------------------------------
 

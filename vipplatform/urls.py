@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from payments.views import sandbox_checkout
+from payments.views import sandbox_checkout, sandbox_pay, vip_page
+from users.views import register
 
 from . import views
 
@@ -16,7 +18,17 @@ urlpatterns = [
     path("api-docs", SpectacularAPIView.as_view(), name="schema-legacy"),
     path("swagger-ui.html", RedirectView.as_view(pattern_name="swagger-ui", permanent=True)),
     path("api-auth/", include("rest_framework.urls")),
+    path("", RedirectView.as_view(pattern_name="vip")),
+    path("vip/", vip_page, name="vip"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/register/", register, name="register"),
     path("pay/<str:order_number>/", sandbox_checkout, name="sandbox-checkout"),
+    path("pay/<str:order_number>/simulate", sandbox_pay, name="sandbox-pay"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -18,9 +18,9 @@ from payments.models import OrderStatus, VipOrder
 from users.models import User, VipLedgerEntry
 
 from ..factories import UserFactory, VipOrderFactory, VipPlanFactory
-from ..helpers import post_callback, requires_row_locks
+from ..helpers import post_callback, requires_mariadb
 
-pytestmark = [requires_row_locks, pytest.mark.django_db(transaction=True)]
+pytestmark = [requires_mariadb, pytest.mark.django_db(transaction=True)]
 
 THREADS = 24
 

@@ -1,0 +1,79 @@
+"""The VIP purchase page in a real browser: log in, buy, scan, pay (or not), see the result.
+
+The browser runs in New York time on purpose: dates must still show in the site's time zone.
+"""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from users.models import User
+
+from ..factories import PASSWORD, UserFactory, VipPlanFactory
+from ..helpers import requires_mariadb
+
+pytestmark = [requires_mariadb, pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+
+@pytest.fixture
+def buyer():
+    for pk in (1, 2, 3):
+        VipPlanFactory(id=pk)
+    return UserFactory(username="moviefan")
+
+
+def log_in(page, live_server, user):
+    page.goto(f"{live_server.url}/vip/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/vip/$"))
+    page.get_by_label("用户名").fill(user.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(f"{live_server.url}/vip/")
+    expect(page.locator("#vip-state")).to_contain_text("你还不是会员")
+
+
+def buy_quarterly(page):
+    page.locator("label.plan", has_text="季度会员").click()
+    page.get_by_label("支付宝").check()
+    page.get_by_role("button", name="立即开通").click()
+    expect(page.locator("#checkout")).to_be_visible()
+    page.wait_for_function(
+        "() => { const img = document.getElementById('qr'); "
+        "return img.complete && img.naturalWidth > 0; }"
+    )
+    expect(page.locator("#order-amount")).to_have_text("¥88.00")
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+
+def test_buying_the_quarterly_plan_and_paying_in_the_sandbox(page, live_server, buyer, screenshot):
+    log_in(page, live_server, buyer)
+    buy_quarterly(page)
+
+    page.get_by_role("button", name="模拟支付成功").click()
+
+    expect(page.locator("#pay-status")).to_have_text("支付成功！VIP权限已开通")
+    buyer.refresh_from_db()
+    assert buyer.vip_active()
+    assert abs(buyer.vip_expire_time - (timezone.now() + timedelta(days=90))) < timedelta(minutes=1)
+    expected = timezone.localtime(buyer.vip_expire_time).strftime("%Y-%m-%d %H:%M")
+    expect(page.locator("#vip-state")).to_contain_text(f"会员有效期至 {expected}")
+    expect(page.locator("#orders")).to_contain_text("已支付")
+    expect(page.get_by_role("button", name="模拟支付成功")).to_be_hidden()
+    screenshot("vip-paid")
+
+
+def test_an_order_left_unpaid_past_its_deadline_expires(
+    page, live_server, buyer, settings, screenshot
+):
+    settings.PAYMENT_DEADLINE = timedelta(seconds=4)
+    log_in(page, live_server, buyer)
+    buy_quarterly(page)
+
+    expect(page.locator("#pay-status")).to_have_text("订单已过期，未完成支付。", timeout=15_000)
+    expect(page.get_by_role("button", name="重新选择套餐")).to_be_visible()
+    expect(page.locator("#orders")).to_contain_text("已过期")
+    assert not User.objects.get(pk=buyer.pk).vip_active()
+    screenshot("vip-expired")

@@ -1,0 +1,28 @@
+"""Server-rendered user pages (Django's own login and logout views serve the rest)."""
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.shortcuts import redirect, render
+
+from . import services
+from .exceptions import UsernameTaken
+from .forms import RegisterForm
+
+
+def register(request):
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_register(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data["email"],
+            )
+        except UsernameTaken as exc:
+            form.add_error("username", exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "registration/register.html", {"form": form})
