@@ -1,13 +1,22 @@
 """Admin for plans and orders. Money and status are read-only; state changes go through
 `payments.services`."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
 from .exceptions import OrderNotPending
-from .models import OrderStatus, VipOrder, VipPlan
+from .models import (
+    NotificationOutcome,
+    OrderStatus,
+    PaymentNotification,
+    SandboxPayment,
+    VipOrder,
+    VipPlan,
+)
+from .notifications import notification_process
 
 
 @admin.register(VipPlan)
@@ -122,3 +131,64 @@ class VipOrderAdmin(admin.ModelAdmin):
             f"重试 {len(results)} 个订单：成功 {granted}，仍失败 {len(results) - granted}。",
             messages.SUCCESS if granted == len(results) else messages.WARNING,
         )
+
+
+@admin.register(PaymentNotification)
+class PaymentNotificationAdmin(admin.ModelAdmin):
+    """Every gateway notification as received; read-only."""
+
+    list_display = ["received_at", "order_number", "verified", "outcome", "remote_addr"]
+    list_filter = ["verified", "outcome", ("received_at", admin.DateFieldListFilter)]
+    search_fields = ["order_number"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["reprocess"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="重新处理（已通过校验、处理出错的回调）", permissions=["view"])
+    def reprocess(self, request, queryset):
+        done = failed = 0
+        errored = queryset.filter(outcome=NotificationOutcome.ERROR)
+        # Only what passed the signature check; in sandbox mode nothing is signed.
+        if settings.PAYMENT_CALLBACK_SECRET:
+            errored = errored.filter(verified=True)
+        else:
+            errored = errored.exclude(verified=False)
+        for notification in errored:
+            try:
+                notification_process(notification, body=notification.body.encode())
+                done += 1
+            except Exception as exc:  # recorded on the notification by notification_process
+                failed += 1
+                self.message_user(request, f"{notification}: {exc}", messages.ERROR)
+        self.message_user(request, f"重新处理 {done} 条成功，{failed} 条失败。", messages.SUCCESS)
+
+
+@admin.register(SandboxPayment)
+class SandboxPaymentAdmin(admin.ModelAdmin):
+    """The sandbox gateway's own book (what a real provider's dashboard would show)."""
+
+    list_display = [
+        "created_at",
+        "order_number",
+        "result",
+        "amount",
+        "delivered_at",
+        "delivery_attempts",
+    ]
+    search_fields = ["order_number", "transaction_id"]
+    list_filter = ["result"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

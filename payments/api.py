@@ -9,10 +9,10 @@ from rest_framework.views import APIView
 
 from vipplatform.api import PaymentErrorSerializer, SpringPagination
 from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
+from vipplatform.throttling import OrderCreateThrottle
 
-from . import selectors, services
+from . import notifications, selectors, services
 from .filters import OrderSearchFilter
-from .gateway import get_gateway
 from .serializers import (
     CallbackInput,
     CallbackOutput,
@@ -33,6 +33,7 @@ ERRORS = {
         (403, "无权访问"),
         (404, "订单不存在"),
         (409, "订单状态冲突"),
+        (429, "请求过于频繁"),
     ]
 }
 
@@ -42,10 +43,12 @@ def _errors(*codes: int) -> dict:
 
 
 class GenerateQrCodeView(APIView):
+    throttle_classes = [OrderCreateThrottle]
+
     @extend_schema(
         summary="创建订单并生成支付二维码",
         request=GenerateQrCodeInput,
-        responses={200: GenerateQrCodeOutput, **_errors(400, 401, 403, 404)},
+        responses={200: GenerateQrCodeOutput, **_errors(400, 401, 403, 404, 429)},
     )
     def post(self, request):
         params = GenerateQrCodeInput(data=request.data)
@@ -89,19 +92,11 @@ class PaymentCallbackView(APIView):
         responses={200: CallbackOutput, **_errors(400, 401, 404)},
     )
     def post(self, request):
-        get_gateway().verify_notification(body=request.body, headers=request.headers)
-        params = CallbackInput(data=request.data)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        mark = (
-            services.order_mark_paid
-            if data["status"] == CallbackInput.SUCCESS
-            else services.order_mark_failed
+        notification = notifications.notification_receive(
+            body=request.body, headers=request.headers, remote_addr=request.META.get("REMOTE_ADDR")
         )
-        order, _ = mark(
-            order_number=data["orderId"],
-            amount=data.get("amount"),
-            transaction_id=data.get("transactionId", ""),
+        order, _ = notifications.notification_process(
+            notification, body=request.body, headers=request.headers
         )
         return Response({"orderId": order.order_number, "status": order.status})
 

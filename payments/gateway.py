@@ -69,8 +69,9 @@ class PaymentGateway:
         """The link the payer's phone opens (the QR code's content)."""
         raise NotImplementedError
 
-    def verify_notification(self, *, body: bytes, headers) -> None:
-        """Raise `InvalidSignature` unless the notification comes from the provider."""
+    def verify_notification(self, *, body: bytes, headers) -> bool | None:
+        """Raise `InvalidSignature` unless the notification comes from the provider. Answers
+        True when a signature was checked, None when the mode needs none (sandbox)."""
         raise NotImplementedError
 
     def query_payment(self, order: VipOrder) -> dict | None:
@@ -83,10 +84,10 @@ class SandboxGateway(PaymentGateway):
     def payment_link(self, order: VipOrder, *, base_url: str) -> str:
         return base_url.rstrip("/") + reverse("sandbox-checkout", args=[order.order_number])
 
-    def verify_notification(self, *, body: bytes, headers, now: float | None = None) -> None:
+    def verify_notification(self, *, body: bytes, headers, now: float | None = None) -> bool | None:
         secret = settings.PAYMENT_CALLBACK_SECRET
         if not secret:
-            return
+            return None
         timestamp = headers.get(TIMESTAMP_HEADER, "")
         signature = headers.get(SIGNATURE_HEADER, "")
         if not timestamp or not signature:
@@ -99,6 +100,7 @@ class SandboxGateway(PaymentGateway):
         expected = sign(secret=secret, timestamp=timestamp, body=body)
         if not hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "replace")):
             raise InvalidSignature()
+        return True
 
     def query_payment(self, order: VipOrder) -> dict | None:
         payment = SandboxPayment.objects.filter(order_number=order.order_number).first()

@@ -126,3 +126,44 @@ class SandboxPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_number} {self.result}"
+
+
+class NotificationOutcome(models.TextChoices):
+    RECEIVED = "received", "已接收"  # stored, not processed (yet)
+    PAID = "paid", "已支付"
+    DUPLICATE = "duplicate", "重复通知"
+    FAILED = "failed", "支付失败"
+    IGNORED = "ignored", "已忽略"
+    REFUSED = "refused", "已拒绝"
+    ERROR = "error", "处理出错"
+
+
+class PaymentNotification(models.Model):
+    """Every request to the gateway callback, stored before it is processed and kept whatever
+    the processing does (it commits on its own)."""
+
+    received_at = models.DateTimeField("接收时间", default=timezone.now, db_index=True)
+    remote_addr = models.CharField("来源地址", max_length=64, blank=True)
+    headers = models.JSONField("请求头", default=dict)
+    body = models.TextField("原始请求体", blank=True)
+    order_number = models.CharField("订单号", max_length=64, blank=True, db_index=True)
+    verified = models.BooleanField(
+        "签名有效", null=True, help_text="空：沙箱模式下未签名的回调，或尚未校验"
+    )
+    outcome = models.CharField(
+        "结果",
+        max_length=10,
+        choices=NotificationOutcome.choices,
+        default=NotificationOutcome.RECEIVED,
+    )
+    detail = models.TextField("说明", blank=True)
+    processed_at = models.DateTimeField("处理时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "payment_notification"
+        verbose_name = "支付回调记录"
+        verbose_name_plural = "支付回调记录"
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.order_number or '-'} {self.outcome}"

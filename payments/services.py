@@ -5,8 +5,8 @@ races between them act once. A paid order is announced with `payment_succeeded` 
 transaction; the `users` app grants the membership in response.
 """
 
-import enum
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -18,17 +18,11 @@ from django.utils import timezone
 from vipplatform.exceptions import NotFound
 
 from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
-from .models import OrderStatus, VipOrder, VipPlan
+from .gateway import get_gateway
+from .models import NotificationOutcome, OrderStatus, VipOrder, VipPlan
 from .signals import payment_succeeded
 
 logger = logging.getLogger(__name__)
-
-
-class PaymentOutcome(enum.StrEnum):
-    PAID = "paid"
-    DUPLICATE = "duplicate"
-    FAILED = "failed"
-    IGNORED = "ignored"
 
 
 @transaction.atomic
@@ -100,7 +94,7 @@ def _check_amount(order: VipOrder, amount: Decimal | None) -> None:
 @transaction.atomic
 def order_mark_paid(
     *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
-) -> tuple[VipOrder, PaymentOutcome]:
+) -> tuple[VipOrder, NotificationOutcome]:
     """Record the gateway's SUCCESS: the order becomes paid once, and the VIP is granted.
 
     A repeated notification changes nothing. A cancelled or expired order is still marked paid,
@@ -110,7 +104,7 @@ def order_mark_paid(
     _check_amount(order, amount)
     if order.status == OrderStatus.PAID:
         logger.info("payment notification repeated order=%s user=%s", order_number, order.user_id)
-        return order, PaymentOutcome.DUPLICATE
+        return order, NotificationOutcome.DUPLICATE
 
     now = timezone.now()
     if order.effective_status(now=now) != OrderStatus.PENDING:
@@ -126,7 +120,7 @@ def order_mark_paid(
     order.save(update_fields=["status", "pay_time", "transaction_id"])
     logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
     _announce_payment(order)
-    return order, PaymentOutcome.PAID
+    return order, NotificationOutcome.PAID
 
 
 def _announce_payment(order: VipOrder) -> bool:
@@ -160,7 +154,7 @@ def _announce_payment(order: VipOrder) -> bool:
 @transaction.atomic
 def order_mark_failed(
     *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
-) -> tuple[VipOrder, PaymentOutcome]:
+) -> tuple[VipOrder, NotificationOutcome]:
     """Record the gateway's FAILED: a pending order is cancelled; a payment is never undone."""
     order = _lock_order(order_number=order_number)
     _check_amount(order, amount)
@@ -171,12 +165,12 @@ def order_mark_failed(
             order_number,
             order.user_id,
         )
-        return order, PaymentOutcome.IGNORED
+        return order, NotificationOutcome.IGNORED
     order.status = OrderStatus.CANCELLED
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "transaction_id"])
     logger.info("payment failed, order cancelled order=%s user=%s", order_number, order.user_id)
-    return order, PaymentOutcome.FAILED
+    return order, NotificationOutcome.FAILED
 
 
 @transaction.atomic
@@ -236,3 +230,43 @@ def order_retry_failed_grants(*, limit: int = 500) -> tuple[int, int]:
     )
     granted = sum(order_retry_grant(order_id=order_id) for order_id in failed)
     return granted, len(failed) - granted
+
+
+def orders_reconcile(
+    *, min_age: timedelta = timedelta(minutes=5), max_age: timedelta = timedelta(days=2)
+) -> dict[str, int]:
+    """Ask the gateway about unpaid orders whose notification may have been lost.
+
+    Orders still pending (or expired) that are at least `min_age` old and at most `max_age`:
+    a payment the gateway reports is completed through `order_mark_paid`, exactly as its
+    notification would have been (so once, with the VIP granted); a failure it reports cancels
+    a pending order. Answers counts by outcome.
+    """
+    now = timezone.now()
+    candidates = VipOrder.objects.filter(
+        status__in=[OrderStatus.PENDING, OrderStatus.EXPIRED],
+        create_time__lte=now - min_age,
+        create_time__gte=now - max_age,
+    ).order_by("create_time")
+    gateway = get_gateway()
+    counts = {"checked": 0, "paid": 0, "failed": 0}
+    for order in candidates.iterator():
+        counts["checked"] += 1
+        report = gateway.query_payment(order)
+        if report is None:
+            continue
+        mark = order_mark_paid if report["status"] == "SUCCESS" else order_mark_failed
+        _, outcome = mark(
+            order_number=order.order_number,
+            amount=Decimal(report["amount"]),
+            transaction_id=report.get("transactionId", ""),
+        )
+        if outcome in (NotificationOutcome.PAID, NotificationOutcome.FAILED):
+            counts[outcome] += 1
+            logger.warning(
+                "reconciled order=%s user=%s: %s without a notification",
+                order.order_number,
+                order.user_id,
+                outcome,
+            )
+    return counts

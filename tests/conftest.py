@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from .factories import StaffFactory, UserFactory, VipPlanFactory
@@ -7,6 +8,12 @@ from .factories import StaffFactory, UserFactory, VipPlanFactory
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counts live in the cache: no test inherits another's."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -16,10 +16,10 @@ STATUS_BUDGET = 3
 CURRENT_USER_BUDGET = 2
 # session + user; plan; user exists; savepoint pair; insert
 GENERATE_QRCODE_BUDGET = 7
-# 7 statements: order FOR UPDATE, order update; plan; user FOR UPDATE, ledger check, user
-# update, ledger insert. Plus 3 savepoints opened and released (the view's transaction inside
-# the test's, the signal's, vip_extend's).
-CALLBACK_BUDGET = 13
+# 9 statements: the notification stored, then its outcome; order FOR UPDATE, order update;
+# plan; user FOR UPDATE, ledger check, user update, ledger insert. Plus 3 savepoints opened and
+# released (the service's transaction inside the test's, the signal's, vip_extend's).
+CALLBACK_BUDGET = 15
 
 
 def test_order_status(api, user, plans, django_assert_max_num_queries):

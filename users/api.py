@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from vipplatform.api import EnvelopeErrorSerializer, envelope, envelope_schema
 from vipplatform.permissions import require_self_or_staff
+from vipplatform.throttling import LoginAddressThrottle, LoginUsernameThrottle
 
 from . import selectors, services
 from .serializers import LoginInput, LoginOutput, RegisterInput, UserSerializer, VipUpdateInput
@@ -26,6 +27,7 @@ ERRORS = {
         (403, "无权访问"),
         (404, "用户不存在"),
         (409, "用户名已存在"),
+        (429, "登录尝试过于频繁"),
     ]
 }
 
@@ -54,11 +56,15 @@ class LoginView(APIView):
     # Anonymous: no session yet, so no CSRF token to check (DRF checks it for sessions only).
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
 
     @extend_schema(
         summary="登录",
         request=LoginInput,
-        responses={200: envelope_schema("LoginEnvelope", LoginOutput()), **_errors(400, 401)},
+        responses={
+            200: envelope_schema("LoginEnvelope", LoginOutput()),
+            **_errors(400, 401, 429),
+        },
     )
     def post(self, request):
         params = LoginInput(data=request.data)

@@ -156,6 +156,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "vipplatform.schema.AutoSchema",
     "EXCEPTION_HANDLER": "vipplatform.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_THROTTLE_RATES": {
+        "order_create": env.str("THROTTLE_ORDER_CREATE", default="20/min"),
+        "login_address": env.str("THROTTLE_LOGIN_ADDRESS", default="30/min"),
+        "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="10/min"),
+    },
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -1,7 +1,9 @@
 """The periodic jobs in one long-running process, for a single-host deployment.
 
-Orders are expired every minute, memberships every 10 minutes, and failed VIP grants retried
-every 5 minutes, backing off (doubling up to an hour) while some keep failing. SIGTERM or SIGINT
+Payments are reconciled with the gateway every 5 minutes (before orders expire, so a paid
+order is found while it is still pending), orders are expired every minute, memberships every
+10 minutes, and failed VIP grants retried every 5 minutes, backing off (doubling up to an hour)
+while some keep failing. SIGTERM or SIGINT
 stops it between jobs. Those who prefer cron run the three commands instead (see the README).
 """
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from payments.services import order_expire_overdue, order_retry_failed_grants
+from payments.services import order_expire_overdue, order_retry_failed_grants, orders_reconcile
 from users.services import vip_expire_due
 
 logger = logging.getLogger(__name__)
@@ -56,8 +58,13 @@ def retry_vip_grants() -> tuple[str, bool]:
     return f"granted {granted}, still failing {failing}", failing > 0
 
 
+def reconcile_payments() -> tuple[str, bool]:
+    return "checked {checked}, paid {paid}, failed {failed}".format(**orders_reconcile()), False
+
+
 def default_jobs() -> list[Job]:
     return [
+        Job("reconcile_payments", reconcile_payments, interval=300),
         Job("expire_orders", expire_orders, interval=60),
         Job("expire_vips", expire_vips, interval=600),
         Job("retry_vip_grants", retry_vip_grants, interval=300, max_interval=3600),

@@ -1,0 +1,79 @@
+"""Limits on abuse: order creation per user, login attempts per address and per username."""
+
+from http import HTTPStatus
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
+
+from .factories import PASSWORD, UserFactory, VipOrderFactory
+from .helpers import post_callback
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def tight_rates(monkeypatch):
+    # DRF reads the rates once, at import: patch the class attribute.
+    monkeypatch.setattr(
+        SimpleRateThrottle,
+        "THROTTLE_RATES",
+        {"order_create": "3/min", "login_address": "5/min", "login_username": "3/min"},
+    )
+
+
+def create_order(client, user):
+    return client.post(
+        "/api/payment/generate-qrcode",
+        {"userId": user.pk, "planId": 1, "amount": "29.90", "paymentMethod": 0},
+        format="json",
+    )
+
+
+def test_order_creation_is_limited_per_user(client_for, user, plans):
+    client = client_for(user)
+    assert [create_order(client, user).status_code for _ in range(3)] == [HTTPStatus.OK] * 3
+    refused = create_order(client, user)
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(refused["Retry-After"]) > 0
+    assert refused.json()["status"] == HTTPStatus.TOO_MANY_REQUESTS
+    assert {"error", "timestamp"} <= set(refused.json())
+
+    other = UserFactory()
+    assert create_order(client_for(other), other).status_code == HTTPStatus.OK
+
+
+def login(username, address="10.0.0.1"):
+    return APIClient(REMOTE_ADDR=address).post(
+        "/api/users/login", {"username": username, "password": "wrong"}, format="json"
+    )
+
+
+def test_login_attempts_are_limited_per_username_across_addresses(user):
+    codes = [login(user.username, f"10.0.0.{i}").status_code for i in range(4)]
+    assert codes == [HTTPStatus.UNAUTHORIZED] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
+    refused = login(user.username, "10.0.0.99")
+    assert refused.json()["code"] == HTTPStatus.TOO_MANY_REQUESTS
+    assert refused.json()["data"] is None
+    assert "Retry-After" in refused
+    # the right password does not get through either while the limit holds
+    right = APIClient().post(
+        "/api/users/login", {"username": user.username, "password": PASSWORD}, format="json"
+    )
+    assert right.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_login_attempts_are_limited_per_address_across_usernames(db):
+    codes = [login(f"nobody{i}").status_code for i in range(6)]
+    assert codes == [HTTPStatus.UNAUTHORIZED] * 5 + [HTTPStatus.TOO_MANY_REQUESTS]
+    assert login("nobody-else", address="10.9.9.9").status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_the_gateway_callback_is_never_throttled(plans):
+    order = VipOrderFactory()
+    gateway = APIClient()
+    codes = {
+        post_callback(gateway, {"orderId": order.order_number, "status": "SUCCESS"}).status_code
+        for _ in range(30)
+    }
+    assert codes == {HTTPStatus.OK}
