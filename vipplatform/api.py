@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 from http import HTTPStatus
 
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
@@ -61,7 +61,7 @@ def exception_handler(exc, context) -> Response | None:
         status, message = int(exc.status), exc.message
         if exc.field:
             fields = {exc.field: exc.message}
-    elif isinstance(exc, OperationalError):
+    elif isinstance(exc, OperationalError | InterfaceError):
         logger.error("database unavailable on %s: %s", request.path, exc)
         status, message = HTTPStatus.SERVICE_UNAVAILABLE, "服务暂时不可用，请稍后重试"
         headers["Retry-After"] = "5"
