@@ -2,6 +2,8 @@
 so that every worker shares them). The gateway callback is never throttled: a gateway's resends
 must not be dropped."""
 
+import hashlib
+
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -34,4 +36,6 @@ class LoginUsernameThrottle(SimpleRateThrottle):
         username = request.data.get("username") if hasattr(request.data, "get") else None
         if not isinstance(username, str) or not username:
             return None  # nothing to count; validation answers 400
-        return self.cache_format % {"scope": self.scope, "ident": username.lower()[:150]}
+        # Hashed: a username may hold any character, a cache key may not.
+        ident = hashlib.sha256(username.lower().encode("utf-8", "replace")).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
