@@ -12,6 +12,7 @@ from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
 from vipplatform.throttling import OrderCreateThrottle
 
 from . import notifications, selectors, services
+from .cache import order_status_get
 from .filters import OrderSearchFilter
 from .serializers import (
     CallbackInput,
@@ -74,9 +75,15 @@ class OrderStatusView(APIView):
         responses={200: OrderStatusOutput, **_errors(401, 403, 404)},
     )
     def get(self, request, order_number: str):
-        order = selectors.order_get(order_number=order_number)
+        order = order_status_get(order_number)  # cached when READ_CACHE is on
         self.check_object_permissions(request, order)
-        return Response(OrderStatusOutput(order).data)
+        return Response(
+            {
+                "orderId": order.order_number,
+                "status": order.effective_status(),
+                "amount": order.amount,
+            }
+        )
 
 
 class PaymentCallbackView(APIView):

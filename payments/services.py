@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from vipplatform.exceptions import NotFound
 
+from .cache import order_status_changed
 from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
 from .gateway import get_gateway
 from .models import NotificationOutcome, OrderStatus, VipOrder, VipPlan
@@ -118,6 +119,7 @@ def order_mark_paid(
     order.pay_time = now
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "pay_time", "transaction_id"])
+    order_status_changed(order.order_number)
     logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
     _announce_payment(order)
     return order, NotificationOutcome.PAID
@@ -169,6 +171,7 @@ def order_mark_failed(
     order.status = OrderStatus.CANCELLED
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "transaction_id"])
+    order_status_changed(order.order_number)
     logger.info("payment failed, order cancelled order=%s user=%s", order_number, order.user_id)
     return order, NotificationOutcome.FAILED
 
@@ -181,6 +184,7 @@ def order_cancel(*, order_id: int) -> VipOrder:
         raise OrderNotPending()
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status"])
+    order_status_changed(order.order_number)
     logger.info("order cancelled order=%s user=%s", order.order_number, order.user_id)
     return order
 

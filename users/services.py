@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from .backends import users_changed
 from .exceptions import UsernameTaken, UserNotFound, VipExpiryInPast
 from .models import User, VipChangeKind, VipLedgerEntry
 
@@ -151,6 +152,7 @@ def vip_expire_due(*, batch_size: int = 1000) -> int:
                 break
             _ledger_expired(batch, now=now)
             expired += User.objects.filter(pk__in=batch).update(is_vip=False, update_time=now)
+            users_changed(batch)  # a queryset update sends no post_save
     if expired:
         logger.info("switched off %s expired memberships", expired)
     return expired

@@ -23,6 +23,6 @@ def register(request):
         except UsernameTaken as exc:
             form.add_error("username", exc.message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user)
             return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "registration/register.html", {"form": form})

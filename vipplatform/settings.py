@@ -84,10 +84,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Cache the order-status and session-user reads (and sessions) only in a cache every process
+# shares: with the per-process default, one worker could not invalidate another's copy.
+READ_CACHE = env.bool("READ_CACHE", default=bool(env.str("CACHE_URL", default="")))
 
 # --- Auth and sessions ----------------------------------------------------------------------
 
 AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = ["users.backends.CachedModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -101,6 +105,8 @@ LOGIN_REDIRECT_URL = "vip"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
+# Sessions are read from the cache when it is shared (written through to the database).
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if READ_CACHE else "db")
 SESSION_SAVE_EVERY_REQUEST = False
 
 # The old front end uses axios, which echoes the XSRF-TOKEN cookie as X-XSRF-TOKEN.

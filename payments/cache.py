@@ -1,0 +1,72 @@
+"""The order-status read, cached in the shared cache when `settings.READ_CACHE` is on.
+
+Readers fill the cache with `add` (never overwriting); every change of an order's status
+re-reads the committed row after commit and `set`s it, so a reader that fetched the row just
+before a payment cannot put the old status back over the new one. Expiry needs no write: the
+effective status is computed from the cached deadline at read time.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from .exceptions import OrderNotFound
+from .models import OrderStatus, VipOrder
+
+TTL_SECONDS = 300
+FIELDS = ("order_number", "user_id", "status", "amount", "expire_time")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusView:
+    order_number: str
+    user_id: int
+    status: int
+    amount: Decimal
+    expire_time: datetime
+
+    def effective_status(self) -> int:
+        if self.status == OrderStatus.PENDING and self.expire_time <= timezone.now():
+            return OrderStatus.EXPIRED
+        return self.status
+
+
+def _key(order_number: str) -> str:
+    return f"order-status:v1:{order_number}"
+
+
+def _load(order_number: str) -> OrderStatusView | None:
+    row = VipOrder.objects.filter(order_number=order_number).values(*FIELDS).first()
+    return OrderStatusView(**row) if row else None
+
+
+def order_status_get(order_number: str) -> OrderStatusView:
+    if settings.READ_CACHE:
+        cached = cache.get(_key(order_number))
+        if cached is not None:
+            return cached
+    view = _load(order_number)
+    if view is None:
+        raise OrderNotFound()
+    if settings.READ_CACHE:
+        cache.add(_key(order_number), view, TTL_SECONDS)
+    return view
+
+
+def order_status_changed(order_number: str) -> None:
+    """Call inside the transaction that changes the order's status."""
+    if settings.READ_CACHE:
+        transaction.on_commit(lambda: _refresh(order_number))
+
+
+def _refresh(order_number: str) -> None:
+    view = _load(order_number)
+    if view is None:
+        cache.delete(_key(order_number))
+    else:
+        cache.set(_key(order_number), view, TTL_SECONDS)

@@ -1,0 +1,118 @@
+"""The shared read cache (Redis): status and session-user reads skip the database, and a
+change is what the next read sees."""
+
+import os
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from payments.cache import _key, _load, order_status_get
+from users.models import User
+from users.services import vip_expire_due
+
+from .factories import VipOrderFactory
+from .helpers import post_callback
+
+pytestmark = pytest.mark.django_db
+
+REDIS = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_cache(settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS}
+    }
+    settings.READ_CACHE = True
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    try:
+        cache.clear()
+    except Exception as exc:  # no Redis here
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS}: {exc}")
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def member(redis_cache, user, client_for):
+    return client_for(user)
+
+
+def test_a_repeated_status_read_costs_no_query(member, user, plans, django_assert_num_queries):
+    order = VipOrderFactory(user=user)
+    member.get(f"/api/payment/status/{order.order_number}")  # fills the cache
+    with django_assert_num_queries(0):
+        response = member.get(f"/api/payment/status/{order.order_number}")
+    assert response.json()["status"] == 0
+
+
+def test_a_repeated_current_user_read_costs_no_query(member, django_assert_num_queries):
+    member.get("/api/users/current")
+    with django_assert_num_queries(0):
+        assert member.get("/api/users/current").status_code == HTTPStatus.OK
+
+
+def test_a_paid_order_is_read_paid_at_once(member, user, plans, django_capture_on_commit_callbacks):
+    order = VipOrderFactory(user=user)
+    assert member.get(f"/api/payment/status/{order.order_number}").json()["status"] == 0
+    assert member.get("/api/users/current").json()["data"]["isVip"] == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_callback(APIClient(), {"orderId": order.order_number, "status": "SUCCESS"})
+
+    assert member.get(f"/api/payment/status/{order.order_number}").json()["status"] == 1
+    me = member.get("/api/users/current").json()["data"]
+    assert me["isVip"] == 1
+
+
+def test_a_new_expiry_set_by_staff_is_read_at_once(
+    member, user, staff_api, plans, django_capture_on_commit_callbacks
+):
+    member.get("/api/users/current")
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_api.put(
+            f"/api/users/{user.pk}/vip",
+            {"vipType": 1, "vipExpireTime": "2099-01-01T00:00:00+08:00"},
+            format="json",
+        )
+    assert (
+        member.get("/api/users/current")
+        .json()["data"]["vipExpireTime"]
+        .startswith("2099-01-01T00:00:00")
+    )
+
+
+def test_the_expiry_job_refreshes_the_cached_users(
+    member, user, django_capture_on_commit_callbacks
+):
+    User.objects.filter(pk=user.pk).update(
+        is_vip=True, vip_expire_time=timezone.now() - timedelta(seconds=1)
+    )
+    member.get("/api/users/current")  # cached with is_vip=True
+    with django_capture_on_commit_callbacks(execute=True):
+        assert vip_expire_due() == 1
+    assert cache.get(f"user:v1:{user.pk}").is_vip is False
+
+
+def test_a_reader_cannot_put_an_old_status_back(redis_cache, plans):
+    order = VipOrderFactory()
+    stale = _load(order.order_number)  # a reader fetched the row before the payment...
+    order.status = 1
+    order.save()
+    cache.set(_key(order.order_number), _load(order.order_number))  # ...the writer's refresh
+    cache.add(_key(order.order_number), stale)  # ...then the reader's late fill: ignored
+    assert order_status_get(order.order_number).status == 1
+
+
+def test_a_disabled_user_is_logged_out_at_once(member, user, django_capture_on_commit_callbacks):
+    member.get("/api/users/current")
+    with django_capture_on_commit_callbacks(execute=True):
+        user.is_active = False
+        user.save()
+    assert member.get("/api/users/current").status_code == HTTPStatus.UNAUTHORIZED
