@@ -80,7 +80,8 @@ class OrderResponse(serializers.ModelSerializer):
     vipType = serializers.IntegerField(source="plan_id")
     vipTypeName = serializers.CharField(source="plan.name")
     paymentMethod = serializers.IntegerField(source="payment_method")
-    paymentMethodName = serializers.CharField(source="get_payment_method_display")
+    # Method fields, not callable sources: DRF inspects a callable's signature on every call.
+    paymentMethodName = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
     statusName = serializers.SerializerMethodField()
     createTime = serializers.DateTimeField(source="create_time")
@@ -109,6 +110,9 @@ class OrderResponse(serializers.ModelSerializer):
 
     def get_status(self, order: VipOrder) -> int:
         return order.effective_status()
+
+    def get_paymentMethodName(self, order: VipOrder) -> str:
+        return PaymentMethod(order.payment_method).label
 
     def get_statusName(self, order: VipOrder) -> str:
         return order.get_effective_status_display()
