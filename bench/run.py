@@ -220,8 +220,8 @@ def wrk(url: str, spec: dict, *, duration: int, connections: int, threads: int =
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+        "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
         "errors": errors + (int(non_2xx.group(1)) if non_2xx else 0),
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
     }
@@ -451,8 +451,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--db-seconds", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--jobs", action="store_true", help="also time the expiry jobs")
     parser.add_argument("--only", nargs="*", help="paths to run (default: all)")

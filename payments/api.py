@@ -1,13 +1,13 @@
 """`/api/payment/...`: thin DRF views over `payments.services` and `payments.selectors`."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from vipplatform.api import PaymentErrorSerializer, SpringPagination
+from vipplatform.api import PaymentErrorSerializer, SpringPagination, error_responses
 from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
 from vipplatform.throttling import OrderCreateThrottle
 
@@ -26,21 +26,17 @@ from .serializers import (
     OrderStatusOutput,
 )
 
-ERRORS = {
-    code: OpenApiResponse(PaymentErrorSerializer, description=text)
-    for code, text in [
-        (400, "请求参数无效"),
-        (401, "未登录或签名无效"),
-        (403, "无权访问"),
-        (404, "订单不存在"),
-        (409, "订单状态冲突"),
-        (429, "请求过于频繁"),
-    ]
-}
-
-
-def _errors(*codes: int) -> dict:
-    return {code: ERRORS[code] for code in codes}
+_errors = error_responses(
+    PaymentErrorSerializer,
+    {
+        400: "请求参数无效",
+        401: "未登录或签名无效",
+        403: "无权访问",
+        404: "订单不存在",
+        409: "订单状态冲突",
+        429: "请求过于频繁",
+    },
+)
 
 
 class GenerateQrCodeView(APIView):

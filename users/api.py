@@ -4,13 +4,13 @@ envelope."""
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.middleware.csrf import get_token
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.views import APIView
 
-from vipplatform.api import EnvelopeErrorSerializer, envelope, envelope_schema
+from vipplatform.api import EnvelopeErrorSerializer, envelope, envelope_schema, error_responses
 from vipplatform.permissions import require_self_or_staff
 from vipplatform.throttling import LoginAddressThrottle, LoginUsernameThrottle
 
@@ -19,21 +19,17 @@ from .serializers import LoginInput, LoginOutput, RegisterInput, UserSerializer,
 
 USER_ENVELOPE = envelope_schema("UserEnvelope", UserSerializer())
 EMPTY_ENVELOPE = envelope_schema("EmptyEnvelope", None)
-ERRORS = {
-    code: OpenApiResponse(EnvelopeErrorSerializer, description=text)
-    for code, text in [
-        (400, "请求参数无效"),
-        (401, "未登录"),
-        (403, "无权访问"),
-        (404, "用户不存在"),
-        (409, "用户名已存在"),
-        (429, "登录尝试过于频繁"),
-    ]
-}
-
-
-def _errors(*codes: int) -> dict:
-    return {code: ERRORS[code] for code in codes}
+_errors = error_responses(
+    EnvelopeErrorSerializer,
+    {
+        400: "请求参数无效",
+        401: "未登录",
+        403: "无权访问",
+        404: "用户不存在",
+        409: "用户名已存在",
+        429: "登录尝试过于频繁",
+    },
+)
 
 
 class RegisterView(APIView):
