@@ -145,23 +145,13 @@ class OrderSearchView(APIView):
 
 
 class OrderDetailView(APIView):
+    """One order, by row id (`/orders/{id}`) or by number (`/orders/by-number/{orderNumber}`)."""
+
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
 
     @extend_schema(summary="订单详情", responses={200: OrderResponse, **_errors(401, 403, 404)})
-    def get(self, request, pk: int):
-        order = selectors.order_get(pk=pk)
-        self.check_object_permissions(request, order)
-        return Response(OrderResponse(order).data)
-
-
-class OrderByNumberView(APIView):
-    permission_classes = [IsAuthenticated, IsOwnerOrStaff]
-
-    @extend_schema(
-        summary="按订单号查询订单", responses={200: OrderResponse, **_errors(401, 403, 404)}
-    )
-    def get(self, request, order_number: str):
-        order = selectors.order_get(order_number=order_number)
+    def get(self, request, pk: int | None = None, order_number: str | None = None):
+        order = selectors.order_get(pk=pk, order_number=order_number)
         self.check_object_permissions(request, order)
         return Response(OrderResponse(order).data)
 

@@ -14,7 +14,7 @@ urlpatterns = [
     path("orders/cancel-expired", api.CancelExpiredView.as_view(), name="orders-cancel-expired"),
     path(
         "orders/by-number/<str:order_number>",
-        api.OrderByNumberView.as_view(),
+        api.OrderDetailView.as_view(),
         name="order-by-number",
     ),
     path("orders/<int:pk>", api.OrderDetailView.as_view(), name="order-detail"),
