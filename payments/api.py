@@ -73,13 +73,7 @@ class OrderStatusView(APIView):
     def get(self, request, order_number: str):
         order = order_status_get(order_number)  # cached when READ_CACHE is on
         self.check_object_permissions(request, order)
-        return Response(
-            {
-                "orderId": order.order_number,
-                "status": order.effective_status(),
-                "amount": order.amount,
-            }
-        )
+        return Response(OrderStatusOutput(order).data)
 
 
 class PaymentCallbackView(APIView):

@@ -43,6 +43,8 @@ class GenerateQrCodeOutput(serializers.ModelSerializer):
 
 
 class OrderStatusOutput(serializers.ModelSerializer):
+    """From a `VipOrder` or the cached `payments.cache.OrderStatusView`."""
+
     orderId = serializers.CharField(source="order_number")
     status = serializers.SerializerMethodField()
 
