@@ -9,6 +9,9 @@ from users.views import register
 
 from . import views
 
+admin.site.site_header = "影视VIP会员 · 管理后台"
+admin.site.site_title = "VIP管理后台"
+
 urlpatterns = [
     path("api/payment/", include("payments.urls")),
     path("api/users/", include("users.urls")),
