@@ -267,7 +267,6 @@ def path_specs(member: tuple, staff: tuple, member_id: int) -> dict:
                 "URL_PATH": "/api/payment/callback",
                 "SIGNED": "1",
                 "BODY": "",
-                "ITEMS_SOURCE": "payable",
             },
             "payable": payable,
         },
@@ -385,7 +384,7 @@ def explain(statements: list[str]) -> list:
 # --- jobs -----------------------------------------------------------------------------------
 
 
-def bench_jobs() -> dict:
+def bench_jobs(*, users: int = USERS, orders: int = ORDERS) -> dict:
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -394,11 +393,11 @@ def bench_jobs() -> dict:
 
     seed.reset()
     result = {
-        "seed_due_users_s": round(seed.seed_users(USERS, lapsed=True), 1),
-        "seed_due_orders_s": round(seed.seed_orders(ORDERS, pending=True, prefix="J"), 1),
+        "seed_due_users_s": round(seed.seed_users(users, lapsed=True), 1),
+        "seed_due_orders_s": round(seed.seed_orders(orders, pending=True, prefix="J"), 1),
     }
     seed.make_overdue("J")
-    for command, rows in (("expire_orders", ORDERS), ("expire_vips", USERS)):
+    for command, rows in (("expire_orders", orders), ("expire_vips", users)):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             call_command(command, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115

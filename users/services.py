@@ -61,7 +61,7 @@ def vip_extend(
     """
     user = _lock_user(user_id)
     if order_id is not None:
-        existing = VipLedgerEntry.objects.filter(order_id=order_id).order_by().first()
+        existing = VipLedgerEntry.objects.filter(order_id=order_id).first()
         if existing is not None:
             logger.info("vip grant for order id=%s already made, user=%s", order_id, user_id)
             return existing
