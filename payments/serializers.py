@@ -1,8 +1,9 @@
 """Input and output shapes of `/api/payment/...`, with the old service's camelCase names."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import PageQuerySerializer
+from vipplatform.api import OutputSerializer, PageQuerySerializer
 
 from .models import OrderStatus, PaymentMethod, VipOrder
 
@@ -32,26 +33,21 @@ class GenerateQrCodeInput(serializers.Serializer):
     )
 
 
-class GenerateQrCodeOutput(serializers.ModelSerializer):
+class GenerateQrCodeOutput(OutputSerializer):
     orderId = serializers.CharField(source="order_number")
     qrCodeUrl = serializers.CharField(source="qr_code_url")
+    amount = serializers.DecimalField(label="金额", max_digits=10, decimal_places=2)
     expireTime = serializers.DateTimeField(source="expire_time")
 
-    class Meta:
-        model = VipOrder
-        fields = ["orderId", "qrCodeUrl", "amount", "expireTime"]
 
-
-class OrderStatusOutput(serializers.ModelSerializer):
+class OrderStatusOutput(OutputSerializer):
     """From a `VipOrder` or the cached `payments.cache.OrderStatusView`."""
 
-    orderId = serializers.CharField(source="order_number")
+    orderId = serializers.CharField(source="order_number", read_only=True)
     status = serializers.SerializerMethodField()
+    amount = serializers.DecimalField(label="金额", max_digits=10, decimal_places=2, read_only=True)
 
-    class Meta:
-        model = VipOrder
-        fields = ["orderId", "status", "amount"]
-
+    @extend_schema_field(serializers.ChoiceField(choices=OrderStatus.choices))
     def get_status(self, order: VipOrder) -> int:
         return order.effective_status()
 
@@ -69,18 +65,20 @@ class CallbackInput(serializers.Serializer):
     transactionId = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
-class CallbackOutput(serializers.Serializer):
+class CallbackOutput(OutputSerializer):
     orderId = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
 
 
-class OrderResponse(serializers.ModelSerializer):
+class OrderResponse(OutputSerializer):
     """The old service's OrderResponse."""
 
+    id = serializers.IntegerField(label="ID", read_only=True)
     userId = serializers.IntegerField(source="user_id")
     orderNumber = serializers.CharField(source="order_number")
     vipType = serializers.IntegerField(source="plan_id")
     vipTypeName = serializers.CharField(source="plan.name")
+    amount = serializers.DecimalField(label="金额", max_digits=10, decimal_places=2)
     paymentMethod = serializers.IntegerField(source="payment_method")
     # Method fields, not callable sources: DRF inspects a callable's signature on every call.
     paymentMethodName = serializers.SerializerMethodField()
@@ -90,25 +88,6 @@ class OrderResponse(serializers.ModelSerializer):
     payTime = serializers.DateTimeField(source="pay_time", allow_null=True)
     expireTime = serializers.DateTimeField(source="expire_time")
     qrCodeUrl = serializers.CharField(source="qr_code_url")
-
-    class Meta:
-        model = VipOrder
-        fields = [
-            "id",
-            "userId",
-            "orderNumber",
-            "vipType",
-            "vipTypeName",
-            "amount",
-            "paymentMethod",
-            "paymentMethodName",
-            "status",
-            "statusName",
-            "createTime",
-            "payTime",
-            "expireTime",
-            "qrCodeUrl",
-        ]
 
     def get_status(self, order: VipOrder) -> int:
         return order.effective_status()

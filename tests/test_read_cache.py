@@ -2,6 +2,8 @@
 change is what the next read sees."""
 
 import os
+import subprocess
+import sys
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -24,9 +26,7 @@ REDIS = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture
 def redis_cache(settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS}
-    }
+    settings.CACHES = {"default": {"BACKEND": "vipplatform.cache.RedisCache", "LOCATION": REDIS}}
     settings.READ_CACHE = True
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     try:
@@ -42,6 +42,27 @@ def redis_cache(settings):
 @pytest.fixture
 def member(redis_cache, user, client_for):
     return client_for(user)
+
+
+def test_the_cache_shares_one_redis_client(redis_cache):
+    """Django's own backend builds a client per call, which costs more than the call."""
+    client = cache._cache.get_client("a")
+    assert cache._cache.get_client("b", write=True) is client
+    cache.set("a", 1)
+    assert cache.get("a") == 1
+
+
+def test_a_redis_cache_url_selects_the_shared_client_backend():
+    code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    env = {**os.environ, "CACHE_URL": REDIS, "DJANGO_SETTINGS_MODULE": "vipplatform.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "vipplatform.cache.RedisCache"
 
 
 def test_a_repeated_status_read_costs_no_query(member, user, plans, django_assert_num_queries):

@@ -32,6 +32,13 @@ _errors = error_responses(
 )
 
 
+def _ensure_csrf_cookie(request) -> None:
+    """The front end's next unsafe request needs the XSRF-TOKEN cookie. Only when it has none:
+    `get_token` would mask a new token and set the cookie again on every read."""
+    if settings.CSRF_COOKIE_NAME not in request.COOKIES:
+        get_token(request)
+
+
 class RegisterView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -93,7 +100,7 @@ class LogoutView(APIView):
 class CurrentUserView(APIView):
     @extend_schema(summary="当前登录用户", responses={200: USER_ENVELOPE, **_errors(401)})
     def get(self, request):
-        get_token(request)  # the front end's next unsafe request needs the XSRF-TOKEN cookie
+        _ensure_csrf_cookie(request)
         return envelope(UserSerializer(request.user).data)
 
 
@@ -105,7 +112,7 @@ class LoginStatusView(APIView):
         responses={200: envelope_schema("LoginStatusEnvelope", serializers.BooleanField())},
     )
     def get(self, request):
-        get_token(request)
+        _ensure_csrf_cookie(request)
         return envelope(request.user.is_authenticated)
 
 

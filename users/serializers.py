@@ -7,37 +7,30 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import User
+from vipplatform.api import OutputSerializer
+
+from .models import User, UserStatus
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(OutputSerializer):
     """The user as the front end sees it; never the password or its hash."""
 
-    registerTime = serializers.DateTimeField(source="register_time")
-    lastLoginTime = serializers.DateTimeField(source="last_login", allow_null=True)
-    userStatus = serializers.IntegerField(source="user_status")
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(label="用户名", read_only=True)
+    email = serializers.EmailField(label="邮箱", read_only=True)
+    phone = serializers.CharField(label="手机号", read_only=True)
+    avatar = serializers.CharField(label="头像", read_only=True)
+    registerTime = serializers.DateTimeField(source="register_time", read_only=True)
+    lastLoginTime = serializers.DateTimeField(source="last_login", allow_null=True, read_only=True)
+    userStatus = serializers.ChoiceField(
+        source="user_status", choices=UserStatus.choices, read_only=True
+    )
     isVip = serializers.SerializerMethodField()
-    vipExpireTime = serializers.DateTimeField(source="vip_expire_time", allow_null=True)
-    createTime = serializers.DateTimeField(source="create_time")
-    updateTime = serializers.DateTimeField(source="update_time")
-
-    class Meta:
-        model = User
-        fields = [
-            "id",
-            "username",
-            "email",
-            "phone",
-            "avatar",
-            "registerTime",
-            "lastLoginTime",
-            "userStatus",
-            "isVip",
-            "vipExpireTime",
-            "createTime",
-            "updateTime",
-        ]
-        read_only_fields = fields
+    vipExpireTime = serializers.DateTimeField(
+        source="vip_expire_time", allow_null=True, read_only=True
+    )
+    createTime = serializers.DateTimeField(source="create_time", read_only=True)
+    updateTime = serializers.DateTimeField(source="update_time", read_only=True)
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_isVip(self, user: User) -> int:
@@ -105,7 +98,7 @@ class LoginInput(serializers.Serializer):
     )
 
 
-class LoginOutput(serializers.Serializer):
+class LoginOutput(OutputSerializer):
     sessionId = serializers.CharField()
     user = UserSerializer()
     loginTime = serializers.DateTimeField()

@@ -84,6 +84,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "vipplatform.cache.RedisCache"  # shares its redis client
 # Cache the order-status and session-user reads (and sessions) only in a cache every process
 # shares: with the per-process default, one worker could not invalidate another's copy.
 READ_CACHE = env.bool("READ_CACHE", default=bool(env.str("CACHE_URL", default="")))
