@@ -89,6 +89,13 @@ def requests(member, staff) -> dict:
             member_headers,
         ),
         "callback": callback,
+        "floor: bare DRF view": lambda i: ("GET", "/floor/drf", b"", {}),
+        "floor: status without DRF": lambda i: (
+            "GET",
+            f"/floor/status/{own[i % len(own)]}",
+            b"",
+            member_headers,
+        ),
         "order search (1M)": lambda i: (
             "POST",
             "/api/payment/orders/search",
@@ -176,6 +183,8 @@ def main() -> None:
     paths = requests(member, staff)
     for name, make in paths.items():
         if args.only and name not in args.only:
+            continue
+        if name.startswith("floor") and not args.cache:  # bench/floor.py: with Redis only
             continue
         row = run(handler, make, args.count)
         print(

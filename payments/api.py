@@ -1,5 +1,6 @@
 """`/api/payment/...`: thin DRF views over `payments.services` and `payments.selectors`."""
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vipplatform.api import PaymentErrorSerializer, SpringPagination, error_responses
+from vipplatform.exceptions import NotFound
 from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
 from vipplatform.throttling import OrderCreateThrottle
 
@@ -39,6 +41,18 @@ _errors = error_responses(
 )
 
 
+def _buyer(request, user_id: int):
+    """Who an order is for: the requester (no query), or for staff any existing user."""
+    if user_id == request.user.pk:
+        return request.user
+    if not request.user.is_staff:
+        raise PermissionDenied("不能为其他用户创建订单")
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("用户不存在", field="userId")
+    return user
+
+
 class GenerateQrCodeView(APIView):
     throttle_classes = [OrderCreateThrottle]
 
@@ -51,10 +65,8 @@ class GenerateQrCodeView(APIView):
         params = GenerateQrCodeInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        if data["userId"] != request.user.pk and not request.user.is_staff:
-            raise PermissionDenied("不能为其他用户创建订单")
         order = services.order_create(
-            user_id=data["userId"],
+            user=_buyer(request, data["userId"]),
             plan_id=data["planId"],
             amount=data["amount"],
             payment_method=data["paymentMethod"],

@@ -1,9 +1,10 @@
 """The order-status read, cached in the shared cache when `settings.READ_CACHE` is on.
 
-Readers fill the cache with `add` (never overwriting); every change of an order's status
-re-reads the committed row after commit and `set`s it, so a reader that fetched the row just
-before a payment cannot put the old status back over the new one. Expiry needs no write: the
-effective status is computed from the cached deadline at read time.
+Readers fill the cache with `add` (never overwriting); every change of an order's status `set`s
+the order after commit, so a reader that fetched the row just before a payment cannot put the
+old status back over the new one. The changes are made holding the order's row lock, so the
+order as the change left it is what committed: it is cached without being read again. Expiry
+needs no write: the effective status is computed from the cached deadline at read time.
 """
 
 from dataclasses import dataclass
@@ -58,15 +59,8 @@ def order_status_get(order_number: str) -> OrderStatusView:
     return view
 
 
-def order_status_changed(order_number: str) -> None:
-    """Call inside the transaction that changes the order's status."""
+def order_status_changed(order: VipOrder) -> None:
+    """Call inside the transaction that changes the order's status, holding its row lock."""
     if settings.READ_CACHE:
-        transaction.on_commit(lambda: _refresh(order_number))
-
-
-def _refresh(order_number: str) -> None:
-    view = _load(order_number)
-    if view is None:
-        cache.delete(_key(order_number))
-    else:
-        cache.set(_key(order_number), view, TTL_SECONDS)
+        view = OrderStatusView(**{field: getattr(order, field) for field in FIELDS})
+        transaction.on_commit(lambda: cache.set(_key(view.order_number), view, TTL_SECONDS))

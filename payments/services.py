@@ -10,12 +10,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
-
-from vipplatform.exceptions import NotFound
 
 from .cache import order_status_changed
 from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
@@ -26,32 +24,29 @@ from .signals import payment_succeeded
 logger = logging.getLogger(__name__)
 
 
-@transaction.atomic
 def order_create(
     *,
-    user_id: int,
+    user: AbstractBaseUser,
     plan_id: int,
     amount: Decimal,
     payment_method: int,
     base_url: str,
 ) -> VipOrder:
-    """Open a pending order for a plan at the plan's price.
+    """Open a pending order for a plan at the plan's price, for an existing `user`.
 
     `amount` is what the buyer was shown; it must equal the plan's price, so a stale page or a
     tampered request cannot buy at another price. `base_url` (scheme and host) makes the QR code
-    link absolute.
+    link absolute. One INSERT: no transaction of its own.
     """
     plan = VipPlan.objects.filter(pk=plan_id, is_active=True).first()
     if plan is None:
         raise PlanUnavailable()
     if amount != plan.price:
         raise AmountMismatch("支付金额与套餐价格不符")
-    if not get_user_model().objects.filter(pk=user_id).exists():
-        raise NotFound("用户不存在", field="userId")
 
     now = timezone.now()
     order = VipOrder(
-        user_id=user_id,
+        user_id=user.pk,
         plan=plan,
         amount=plan.price,
         payment_method=payment_method,
@@ -63,7 +58,7 @@ def order_create(
     logger.info(
         "order created order=%s user=%s plan=%s amount=%s",
         order.order_number,
-        user_id,
+        user.pk,
         plan.pk,
         order.amount,
     )
@@ -92,14 +87,15 @@ def _check_amount(order: VipOrder, amount: Decimal | None) -> None:
         raise AmountMismatch()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_mark_paid(
     *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
 ) -> tuple[VipOrder, NotificationOutcome]:
     """Record the gateway's SUCCESS: the order becomes paid once, and the VIP is granted.
 
     A repeated notification changes nothing. A cancelled or expired order is still marked paid,
-    because the buyer's money was taken.
+    because the buyer's money was taken. Inside a caller's transaction it takes no savepoint
+    of its own: an error rolls the caller's transaction back too.
     """
     order = _lock_order(order_number=order_number)
     _check_amount(order, amount)
@@ -119,7 +115,7 @@ def order_mark_paid(
     order.pay_time = now
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "pay_time", "transaction_id"])
-    order_status_changed(order.order_number)
+    order_status_changed(order)
     logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
     _announce_payment(order)
     return order, NotificationOutcome.PAID
@@ -153,7 +149,7 @@ def _announce_payment(order: VipOrder) -> bool:
     return True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_mark_failed(
     *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
 ) -> tuple[VipOrder, NotificationOutcome]:
@@ -171,7 +167,7 @@ def order_mark_failed(
     order.status = OrderStatus.CANCELLED
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "transaction_id"])
-    order_status_changed(order.order_number)
+    order_status_changed(order)
     logger.info("payment failed, order cancelled order=%s user=%s", order_number, order.user_id)
     return order, NotificationOutcome.FAILED
 
@@ -184,7 +180,7 @@ def order_cancel(*, order_id: int) -> VipOrder:
         raise OrderNotPending()
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status"])
-    order_status_changed(order.order_number)
+    order_status_changed(order)
     logger.info("order cancelled order=%s user=%s", order.order_number, order.user_id)
     return order
 

@@ -10,18 +10,17 @@ from .helpers import post_callback
 
 pytestmark = pytest.mark.django_db
 
-# session + user; then the order with its plan in one join
+# session + user; the order's status columns
 STATUS_BUDGET = 3
 # session + user
 CURRENT_USER_BUDGET = 2
-# session + user; plan; user exists; savepoint pair; insert
-GENERATE_QRCODE_BUDGET = 7
+# session + user; plan; insert (no transaction, no lookup of the requester)
+GENERATE_QRCODE_BUDGET = 4
 # 9 statements: the notification stored, then (in the payment's transaction) its outcome;
 # order FOR UPDATE, order update; plan; user FOR UPDATE, ledger check, user update, ledger
-# insert. Plus 4 savepoints opened and released (the payment's transaction inside the test's,
-# the service's inside it, the signal's, vip_extend's); in production the first is the
-# transaction itself.
-CALLBACK_BUDGET = 17
+# insert. Plus 2 savepoints opened and released: the payment's transaction inside the test's
+# (in production, the transaction itself) and the signal's; the services take none.
+CALLBACK_BUDGET = 13
 
 
 def test_order_status(api, user, plans, django_assert_max_num_queries):

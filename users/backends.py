@@ -1,9 +1,10 @@
 """Authentication that reads the session's user from the shared cache when
 `settings.READ_CACHE` is on (one database query less on every authenticated request).
 
-Like the order-status cache: readers `add`, every save of a user (and every batch update of
+Like the order-status cache: readers `add`; every save of a user (and every batch update of
 the VIP columns) re-reads the committed rows after commit and `set`s them, so a new expiry, a
-new password hash or a disabled account is what the next request sees.
+new password hash or a disabled account is what the next request sees. The VIP services, which
+hold the user's row lock, `set` the user they changed without reading it again.
 """
 
 from collections.abc import Iterable
@@ -40,6 +41,13 @@ def users_changed(user_ids: Iterable[int]) -> None:
     if settings.READ_CACHE:
         ids = list(user_ids)
         transaction.on_commit(lambda: _refresh(ids))
+
+
+def user_changed(user: User) -> None:
+    """Call inside the transaction that changes `user`, holding its row lock (so the instance
+    is what commits)."""
+    if settings.READ_CACHE:
+        transaction.on_commit(lambda: cache.set(_key(user.pk), user, TTL_SECONDS))
 
 
 def _refresh(user_ids: list[int]) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .backends import users_changed
+from .backends import user_changed, users_changed
 from .exceptions import UsernameTaken, UserNotFound, VipExpiryInPast
 from .models import User, VipChangeKind, VipLedgerEntry
 
@@ -33,7 +33,13 @@ def _record(
     reason: str,
     order_id: int | None = None,
 ) -> VipLedgerEntry:
-    user.save(update_fields=["is_vip", "vip_expire_time", "update_time"])
+    # One UPDATE of the VIP columns. We hold the row lock, so `user` is what commits: it goes to
+    # the read cache after commit as it is (a save() would send post_save, which reads it again).
+    user.update_time = timezone.now()
+    User.objects.filter(pk=user.pk).update(
+        is_vip=user.is_vip, vip_expire_time=user.vip_expire_time, update_time=user.update_time
+    )
+    user_changed(user)
     return VipLedgerEntry.objects.create(
         user=user,
         kind=kind,
@@ -45,7 +51,7 @@ def _record(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def vip_extend(
     *,
     user_id: int,
@@ -57,7 +63,9 @@ def vip_extend(
     """Extend a membership by `days`, counted from its current expiry if still ahead, else now.
 
     With `order_id`, the grant happens once per order: a second call returns the first grant's
-    ledger row (the unique `order` column backs this against races).
+    ledger row (the unique `order` column backs this against races). Inside a caller's
+    transaction (a payment's) it takes no savepoint of its own: an error rolls back what the
+    caller rolls back.
     """
     user = _lock_user(user_id)
     if order_id is not None:

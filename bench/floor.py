@@ -1,0 +1,49 @@
+"""Floors: how fast a path could be at best on this stack, served next to the real paths when
+the benchmark runs with `--floors` (settings `bench.settings`; never in the platform).
+
+- `/floor/drf`: a DRF view with no authentication, no permission and no serializer: what
+  DRF's request handling alone costs over `/healthz`.
+- `/floor/status`: the order-status read with nothing but what it cannot do without, in a plain
+  Django view: the session and its user (from Redis, through Django's middleware), the order's
+  cached status (Redis), a JSON body. No DRF, no serializer, no permission class.
+"""
+
+from django.http import JsonResponse
+from django.urls import include, path
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments.cache import order_status_get
+from payments.exceptions import OrderNotFound
+
+
+class DrfFloor(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+def status_floor(request, order_number: str) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "unauthorized"}, status=401)
+    try:
+        order = order_status_get(order_number)
+    except OrderNotFound:
+        order = None
+    if order is None or order.user_id != request.user.pk:
+        return JsonResponse({"error": "not found"}, status=404)
+    return JsonResponse(
+        {"orderId": order.order_number, "status": order.effective_status(), "amount": order.amount}
+    )
+
+
+urlpatterns = [
+    path("floor/drf", DrfFloor.as_view()),
+    path("floor/status/<str:order_number>", status_floor),
+    path("", include("vipplatform.urls")),
+]
+handler404 = "vipplatform.views.page_not_found"
+handler500 = "vipplatform.views.server_error"
