@@ -3,17 +3,22 @@ the benchmark runs with `--floors` (settings `bench.settings`; never in the plat
 
 - `/floor/drf`: a DRF view with no authentication, no permission and no serializer: what
   DRF's request handling alone costs over `/healthz`.
+- `/floor/redis`: `/healthz` plus one cache read of three entries (one MGET): what a single
+  round trip to Redis costs, which any read of shared state (a session, an order) pays.
 - `/floor/status`: the order-status read with nothing but what it cannot do without, in a plain
-  Django view: the session and its user (from Redis, through Django's middleware), the order's
-  cached status (Redis), a JSON body. No DRF, no serializer, no permission class.
+  Django view: the session and its user (through Django's middleware) and the order's cached
+  status, read ahead from Redis in one round trip as the platform does, a JSON body. No DRF, no
+  serializer, no permission class.
 """
 
+from django.core.cache import cache
 from django.http import JsonResponse
 from django.urls import include, path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments.api import OrderStatusView
 from payments.cache import order_status_get
 from payments.exceptions import OrderNotFound
 
@@ -24,6 +29,11 @@ class DrfFloor(APIView):
 
     def get(self, request):
         return Response({"status": "ok"})
+
+
+def redis_floor(request) -> JsonResponse:
+    cache.get_many(["floor:1", "floor:2", "floor:3"])
+    return JsonResponse({"status": "ok"})
 
 
 def status_floor(request, order_number: str) -> JsonResponse:
@@ -40,8 +50,11 @@ def status_floor(request, order_number: str) -> JsonResponse:
     )
 
 
+status_floor.cache_reads = OrderStatusView.cache_reads
+
 urlpatterns = [
     path("floor/drf", DrfFloor.as_view()),
+    path("floor/redis", redis_floor),
     path("floor/status/<str:order_number>", status_floor),
     path("", include("vipplatform.urls")),
 ]

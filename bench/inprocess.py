@@ -90,6 +90,7 @@ def requests(member, staff) -> dict:
         ),
         "callback": callback,
         "floor: bare DRF view": lambda i: ("GET", "/floor/drf", b"", {}),
+        "floor: one Redis round trip": lambda i: ("GET", "/floor/redis", b"", {}),
         "floor: status without DRF": lambda i: (
             "GET",
             f"/floor/status/{own[i % len(own)]}",

@@ -46,6 +46,7 @@ TARGETS = {  # the issue's targets: text, and whether a row meets it
 }
 FLOOR_NOTES = {  # bench/floor.py
     "floor: bare DRF view": "floor: DRF alone, no auth",
+    "floor: one Redis round trip": "floor: /healthz plus one MGET",
     "floor: status without DRF": "floor: session, user and order from Redis, plain Django",
 }
 FLOORS = tuple(FLOOR_NOTES)
@@ -281,6 +282,7 @@ def path_specs(member: tuple, staff: tuple, member_id: int) -> dict:
             "payable": payable,
         },
         "floor: bare DRF view": {"env": {**get, "URL_PATH": "/floor/drf"}},
+        "floor: one Redis round trip": {"env": {**get, "URL_PATH": "/floor/redis"}},
         "floor: status without DRF": {
             "env": {
                 **get,

@@ -14,7 +14,7 @@ from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
 from vipplatform.throttling import OrderCreateThrottle
 
 from . import notifications, selectors, services
-from .cache import order_status_get
+from .cache import cache_key, order_status_get
 from .filters import OrderSearchFilter
 from .serializers import (
     CallbackInput,
@@ -77,6 +77,11 @@ class GenerateQrCodeView(APIView):
 
 class OrderStatusView(APIView):
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
+
+    @staticmethod
+    def cache_reads(order_number: str) -> list[str]:
+        """What `vipplatform.middleware.CacheReadAheadMiddleware` fetches with the session."""
+        return [cache_key(order_number)]
 
     @extend_schema(
         summary="查询订单支付状态",

@@ -37,7 +37,7 @@ class OrderStatusView:
         return self.status
 
 
-def _key(order_number: str) -> str:
+def cache_key(order_number: str) -> str:
     return f"order-status:v1:{order_number}"
 
 
@@ -48,14 +48,14 @@ def _load(order_number: str) -> OrderStatusView | None:
 
 def order_status_get(order_number: str) -> OrderStatusView:
     if settings.READ_CACHE:
-        cached = cache.get(_key(order_number))
+        cached = cache.get(cache_key(order_number))
         if cached is not None:
             return cached
     view = _load(order_number)
     if view is None:
         raise OrderNotFound()
     if settings.READ_CACHE:
-        cache.add(_key(order_number), view, TTL_SECONDS)
+        cache.add(cache_key(order_number), view, TTL_SECONDS)
     return view
 
 
@@ -63,4 +63,4 @@ def order_status_changed(order: VipOrder) -> None:
     """Call inside the transaction that changes the order's status, holding its row lock."""
     if settings.READ_CACHE:
         view = OrderStatusView(**{field: getattr(order, field) for field in FIELDS})
-        transaction.on_commit(lambda: cache.set(_key(view.order_number), view, TTL_SECONDS))
+        transaction.on_commit(lambda: cache.set(cache_key(view.order_number), view, TTL_SECONDS))

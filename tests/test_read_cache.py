@@ -8,15 +8,22 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.cache import cache
+from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments.cache import _key, _load, order_status_get
+from payments.cache import _load, cache_key, order_status_get
+from users.backends import cache_key as user_cache_key
 from users.models import User
 from users.services import vip_expire_due
+from vipplatform.middleware import CacheReadAheadMiddleware
 
-from .factories import VipOrderFactory
+from .factories import UserFactory, VipOrderFactory
 from .helpers import post_callback
 
 pytestmark = pytest.mark.django_db
@@ -126,8 +133,8 @@ def test_a_reader_cannot_put_an_old_status_back(redis_cache, plans):
     stale = _load(order.order_number)  # a reader fetched the row before the payment...
     order.status = 1
     order.save()
-    cache.set(_key(order.order_number), _load(order.order_number))  # ...the writer's refresh
-    cache.add(_key(order.order_number), stale)  # ...then the reader's late fill: ignored
+    cache.set(cache_key(order.order_number), _load(order.order_number))  # ...the writer's refresh
+    cache.add(cache_key(order.order_number), stale)  # ...then the reader's late fill: ignored
     assert order_status_get(order.order_number).status == 1
 
 
@@ -137,3 +144,70 @@ def test_a_disabled_user_is_logged_out_at_once(member, user, django_capture_on_c
         user.is_active = False
         user.save()
     assert member.get("/api/users/current").status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """The names of the commands this process sends to Redis."""
+    sent = []
+    execute = redis.Redis.execute_command
+
+    def spy(self, *args, **options):
+        sent.append(args[0])
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    return sent
+
+
+def test_a_status_poll_is_one_redis_round_trip(member, user, plans, redis_commands):
+    """The session, its user and the order are read ahead together (see vipplatform.cache)."""
+    order = VipOrderFactory(user=user)
+    member.get(f"/api/payment/status/{order.order_number}")  # learns the session's user
+    redis_commands.clear()
+    response = member.get(f"/api/payment/status/{order.order_number}")
+    assert response.json()["orderId"] == order.order_number
+    assert redis_commands == ["MGET"]
+
+
+def test_a_current_user_read_is_one_redis_round_trip(member, user, redis_commands):
+    member.get("/api/users/current")
+    redis_commands.clear()
+    assert member.get("/api/users/current").json()["data"]["id"] == user.pk
+    assert redis_commands == ["MGET"]
+
+
+def test_what_was_read_ahead_is_used_once_and_never_over_a_write(redis_cache, redis_commands):
+    cache.set_many({"a": 1, "b": 1, "c": 1})
+    redis_commands.clear()
+    cache.read_ahead(["a", "b", "c", "absent"])
+    assert cache.get("a") == 1
+    assert cache.get("absent", "default") == "default"
+    assert redis_commands == ["MGET"]
+    cache.set("b", 2)
+    cache.delete("c")
+    assert cache.get("b") == 2  # the request's own write, not what was read ahead
+    assert cache.get("c") is None
+    cache.set("a", 3)
+    assert cache.get("a") == 3  # used once: the second get asks Redis
+    cache.end_read_ahead()
+
+
+def test_a_wrong_guess_of_the_sessions_user_is_not_used(redis_cache, member, user):
+    """The middleware guesses the user's cache key from the session key; the user still comes
+    from the session."""
+    someone_else = UserFactory()
+    cache.set(user_cache_key(someone_else.pk), someone_else)
+    request = RequestFactory().get("/api/users/current")
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = member.cookies[
+        settings.SESSION_COOKIE_NAME
+    ].value
+    SessionMiddleware(lambda request: None).process_request(request)
+    middleware = CacheReadAheadMiddleware(lambda request: None)
+    middleware._session_users[request.session.session_key] = str(someone_else.pk)
+
+    middleware.process_view(request, lambda request: None, (), {})
+    try:
+        assert get_user(request).pk == user.pk
+    finally:
+        cache.end_read_ahead()

@@ -19,7 +19,7 @@ from .models import User
 TTL_SECONDS = 300
 
 
-def _key(user_id) -> str:
+def cache_key(user_id) -> str:
     return f"user:v1:{user_id}"
 
 
@@ -27,12 +27,12 @@ class CachedModelBackend(ModelBackend):
     def get_user(self, user_id):
         if not settings.READ_CACHE:
             return super().get_user(user_id)
-        user = cache.get(_key(user_id))
+        user = cache.get(cache_key(user_id))
         if user is None:
             user = User._default_manager.filter(pk=user_id).first()
             if user is None:
                 return None
-            cache.add(_key(user_id), user, TTL_SECONDS)
+            cache.add(cache_key(user_id), user, TTL_SECONDS)
         return user if self.user_can_authenticate(user) else None
 
 
@@ -47,13 +47,13 @@ def user_changed(user: User) -> None:
     """Call inside the transaction that changes `user`, holding its row lock (so the instance
     is what commits)."""
     if settings.READ_CACHE:
-        transaction.on_commit(lambda: cache.set(_key(user.pk), user, TTL_SECONDS))
+        transaction.on_commit(lambda: cache.set(cache_key(user.pk), user, TTL_SECONDS))
 
 
 def _refresh(user_ids: list[int]) -> None:
     fresh = User._default_manager.in_bulk(user_ids)
-    cache.set_many({_key(pk): user for pk, user in fresh.items()}, TTL_SECONDS)
-    cache.delete_many([_key(pk) for pk in user_ids if pk not in fresh])
+    cache.set_many({cache_key(pk): user for pk, user in fresh.items()}, TTL_SECONDS)
+    cache.delete_many([cache_key(pk) for pk in user_ids if pk not in fresh])
 
 
 def refresh_cached_user(sender, instance: User, **kwargs) -> None:

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "vipplatform.middleware.DatabaseUnavailableMiddleware",
+    "vipplatform.middleware.CacheReadAheadMiddleware",
 ]
 
 ROOT_URLCONF = "vipplatform.urls"
