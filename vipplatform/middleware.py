@@ -46,7 +46,7 @@ class DatabaseUnavailableMiddleware:
 
 
 class CacheReadAheadMiddleware:
-    """Before a GET's view runs, fetch the cache entries it will read in one round trip (see
+    """Before a view runs, fetch the cache entries it will read in one round trip (see
     `vipplatform.cache`): the session, the session's user, and what the view names with a
     `cache_reads(**view_kwargs)` (a static method, or an attribute of a function view).
 
@@ -63,7 +63,7 @@ class CacheReadAheadMiddleware:
 
     def __call__(self, request):
         cache = caches[DEFAULT_CACHE_ALIAS]
-        if not hasattr(cache, "read_ahead") or request.method not in ("GET", "HEAD"):
+        if not hasattr(cache, "read_ahead"):
             return self.get_response(request)
         try:
             response = self.get_response(request)
@@ -74,7 +74,7 @@ class CacheReadAheadMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         cache = caches[DEFAULT_CACHE_ALIAS]
-        if not hasattr(cache, "read_ahead") or request.method not in ("GET", "HEAD"):
+        if not hasattr(cache, "read_ahead"):
             return None
         keys = self._session_keys(request)
         view = getattr(view_func, "view_class", view_func)  # class-based or a function
