@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import secrets
 import signal
 import socket
@@ -198,6 +199,43 @@ def peak_rss_mb(master_pid: int) -> list[float]:
     return peaks
 
 
+def _cpu_seconds(pids) -> float:
+    """User and system CPU of processes (all their threads), from /proc."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # gone meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _pids(*args: str) -> list[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=False).stdout.split()
+
+
+class CpuMeter:
+    """Where the CPU goes while a path runs: the app (gunicorn's master and workers), MariaDB,
+    Redis and the load generator (wrk, a child of this process). On two cores there are 2,000
+    CPU-ms a second to share, so requests/s is about 2,000 / (the sum per request) when busy."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    def sample(self) -> dict[str, float]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {
+            "app": _cpu_seconds([self.server_pid, *_pids("pgrep", "-P", str(self.server_pid))]),
+            "MariaDB": _cpu_seconds(_pids("pidof", "mariadbd", "mysqld")),
+            "Redis": _cpu_seconds(_pids("pidof", "redis-server")),
+            "wrk": children.ru_utime + children.ru_stime,
+        }
+
+    def per_request(self, before: dict, after: dict, requests: int) -> dict[str, float]:
+        return {name: round((after[name] - before[name]) * 1000 / requests, 3) for name in before}
+
+
 # --- load -----------------------------------------------------------------------------------
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -238,7 +276,17 @@ def wrk(url: str, spec: dict, *, duration: int, connections: int, threads: int =
     }
 
 
-def beside_healthz(url: str, spec: dict, healthz: dict, args, connections: int) -> dict:
+def measured(url: str, spec: dict, meter: CpuMeter, *, duration: int, connections: int) -> dict:
+    """`wrk`, with the CPU each process group spent per request."""
+    before = meter.sample()
+    row = wrk(url, spec, duration=duration, connections=connections)
+    row["cpu_ms_per_request"] = meter.per_request(before, meter.sample(), row["requests"])
+    return row
+
+
+def beside_healthz(
+    url: str, spec: dict, healthz: dict, args, connections: int, meter: CpuMeter
+) -> dict:
     """The path, with `/healthz` measured right before and right after it.
 
     This machine's speed drifts over a run (other tenants; MariaDB flushing after the seeding):
@@ -246,7 +294,7 @@ def beside_healthz(url: str, spec: dict, healthz: dict, args, connections: int) 
     around a path is the baseline its ratio is taken to, so the drift mostly cancels.
     """
     before = wrk(url, healthz, duration=args.baseline, connections=args.connections)
-    row = wrk(url, spec, duration=args.duration, connections=connections)
+    row = measured(url, spec, meter, duration=args.duration, connections=connections)
     after = wrk(url, healthz, duration=args.baseline, connections=args.connections)
     row["healthz_per_s"] = round((before["requests_per_s"] + after["requests_per_s"]) / 2, 1)
     return row
@@ -474,6 +522,20 @@ def markdown(result: dict) -> str:
         )
     lines += [
         "",
+        "CPU per request while each path ran (ms; two cores give 2,000 CPU-ms a second, so "
+        "req/s ≈ 2,000 / total when the machine is busy):",
+        "",
+        "| path | app (gunicorn) | MariaDB | Redis | wrk | total |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in result["paths"].items():
+        cpu = row["cpu_ms_per_request"]
+        lines.append(
+            f"| {name} | {cpu['app']:.2f} | {cpu['MariaDB']:.2f} | {cpu['Redis']:.2f} | "
+            f"{cpu['wrk']:.2f} | {sum(cpu.values()):.2f} |"
+        )
+    lines += [
+        "",
         f"Each path's ratio is to `/healthz` measured for {result['baseline_s']} s right before"
         " and right after it (their mean), so the machine's drift over the run cancels.",
         f"Peak RSS per worker (MB): {result['peak_rss_mb']}.",
@@ -526,6 +588,7 @@ def main() -> None:
             member.pk,
         )
         paths = {}
+        meter = CpuMeter(server.pid)
         for path, spec in specs.items():
             if args.only and path not in args.only and path != "healthz":
                 continue
@@ -539,10 +602,10 @@ def main() -> None:
             connections = spec.get("connections", args.connections)
             wrk(url, spec, duration=args.warmup, connections=connections)
             if path == "healthz":
-                row = wrk(url, spec, duration=args.duration, connections=connections)
+                row = measured(url, spec, meter, duration=args.duration, connections=connections)
                 row["healthz_per_s"] = row["requests_per_s"]
             else:
-                row = beside_healthz(url, spec, specs["healthz"], args, connections)
+                row = beside_healthz(url, spec, specs["healthz"], args, connections, meter)
             row["ratio"] = round(row["requests_per_s"] / row["healthz_per_s"], 2)
             row["connections"] = connections
             row["statements"] = len(statements[0])
