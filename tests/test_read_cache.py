@@ -211,3 +211,23 @@ def test_a_wrong_guess_of_the_sessions_user_is_not_used(redis_cache, member, use
         assert get_user(request).pk == user.pk
     finally:
         cache.end_read_ahead()
+
+
+def test_a_failed_read_ahead_leaves_the_readers_to_redis(settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "vipplatform.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1"}
+    }
+    cache.read_ahead(["a"])  # no Redis there: logged, nothing read ahead
+    with pytest.raises(redis.exceptions.ConnectionError):
+        cache.get("a")
+
+
+def test_nothing_is_read_ahead_without_the_read_cache(
+    member, user, plans, settings, redis_commands
+):
+    order = VipOrderFactory(user=user)
+    settings.READ_CACHE = False
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    redis_commands.clear()
+    member.get(f"/api/payment/status/{order.order_number}")
+    assert redis_commands == []

@@ -13,7 +13,12 @@ answers from that. It is an earlier read, not a copy kept for later: it lasts on
 each entry is used once, and a write of the entry in the meantime discards it.
 """
 
+import logging
+
 from django.core.cache.backends import redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 _ABSENT = object()
 
@@ -44,8 +49,14 @@ class RedisCache(redis.RedisCache):
         self._ahead = {}
 
     def read_ahead(self, keys) -> None:
-        """Fetch `keys` now, in one round trip, for this request's first `get` of each."""
-        found = self.get_many(keys)
+        """Fetch `keys` now, in one round trip, for this request's first `get` of each. If
+        Redis does not answer, nothing is read ahead: each reader meets the error (or, like the
+        session store, its fallback) as it would without read-ahead."""
+        try:
+            found = self.get_many(keys)
+        except RedisError as exc:
+            logger.warning("cache read-ahead failed: %s", exc)
+            return
         self._ahead = {key: found.get(key, _ABSENT) for key in keys}
 
     def end_read_ahead(self) -> None:

@@ -74,7 +74,7 @@ class CacheReadAheadMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         cache = caches[DEFAULT_CACHE_ALIAS]
-        if not hasattr(cache, "read_ahead"):
+        if not settings.READ_CACHE or not hasattr(cache, "read_ahead"):
             return None
         keys = self._session_keys(request)
         view = getattr(view_func, "view_class", view_func)  # class-based or a function
