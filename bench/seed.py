@@ -63,10 +63,10 @@ def seed_orders(count: int, *, pending: bool = False, prefix: str = "B") -> floa
         "UTC_TIMESTAMP(6) + INTERVAL 1 DAY" if pending else "c.create_time + INTERVAL 30 MINUTE"
     )
     _execute(
-        "INSERT INTO vip_order (user_id, order_number, vip_type, amount, payment_method, status,"
-        " create_time, pay_time, expire_time, qr_code_url, transaction_id, grant_error)"
-        " SELECT u.id, c.order_number, c.plan,"
-        " CASE c.plan WHEN 1 THEN 29.90 WHEN 2 THEN 88.00 ELSE 328.00 END, c.seq %% 3, c.status,"
+        "INSERT INTO vip_order (user_id, order_number, vip_type, plan_name, plan_days, amount,"
+        " payment_method, status, create_time, pay_time, expire_time, qr_code_url,"
+        " transaction_id, grant_error)"
+        " SELECT u.id, c.order_number, c.plan, p.name, p.days, p.price, c.seq %% 3, c.status,"
         f" c.create_time, IF(c.status = 1, c.create_time + INTERVAL 1 MINUTE, NULL), {expires},"
         " '', '', ''"
         " FROM (SELECT seq, CONCAT(%s, LPAD(seq, 10, '0'), LEFT(MD5(CONCAT(%s, seq)), 16))"
@@ -74,7 +74,8 @@ def seed_orders(count: int, *, pending: bool = False, prefix: str = "B") -> floa
         f"   FROM seq_1_to_{int(count)}) c"
         # the users numbered 0..N-1 (ids may have gaps), order k going to user k mod N
         " JOIN (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS n FROM `user`) u"
-        "   ON u.n = c.seq %% (SELECT COUNT(*) FROM `user`)",
+        "   ON u.n = c.seq %% (SELECT COUNT(*) FROM `user`)"
+        " JOIN vip_plan p ON p.id = c.plan",
         [prefix, prefix],
     )
     return time.perf_counter() - started

@@ -48,7 +48,7 @@ class VipOrderAdmin(admin.ModelAdmin):
     list_display = [
         "order_number",
         "user_link",
-        "plan",
+        "plan_name",
         "amount",
         "payment_method",
         "status_name",
@@ -64,7 +64,7 @@ class VipOrderAdmin(admin.ModelAdmin):
         ("create_time", admin.DateFieldListFilter),
     ]
     search_fields = ["order_number", "user__username"]
-    list_select_related = ["user", "plan"]
+    list_select_related = ["user"]
     list_per_page = 50
     show_full_result_count = False
     ordering = ["-create_time", "-id"]
@@ -72,6 +72,8 @@ class VipOrderAdmin(admin.ModelAdmin):
         "order_number",
         "user",
         "plan",
+        "plan_name",
+        "plan_days",
         "amount",
         "payment_method",
         "status",

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
@@ -15,7 +15,6 @@ from vipplatform.throttling import OrderCreateThrottle
 
 from . import notifications, selectors, services
 from .cache import cache_key, order_status_get
-from .filters import OrderSearchFilter
 from .serializers import (
     CallbackInput,
     CallbackOutput,
@@ -143,12 +142,9 @@ class OrderSearchView(APIView):
     def post(self, request):
         params = OrderSearchInput(data=request.data)
         params.is_valid(raise_exception=True)
-        filters = OrderSearchFilter(data=request.data, queryset=selectors.order_queryset())
-        if not filters.is_valid():
-            raise ValidationError(filters.errors)
         paginator = SpringPagination()
         page = paginator.paginate(
-            filters.qs.order_by(*params.ordering()),
+            selectors.order_search(**params.filters(), ordering=params.ordering()),
             page=params.validated_data["page"],
             size=params.validated_data["size"],
         )

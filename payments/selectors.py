@@ -1,5 +1,6 @@
 """Read-only order queries shared by the API, the pages and the admin."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
@@ -10,22 +11,43 @@ from .exceptions import OrderNotFound
 from .models import OrderStatus, PaymentMethod, VipOrder, VipPlan
 
 
-def order_queryset() -> QuerySet[VipOrder]:
-    """Orders ready for OrderResponse (with their plan)."""
-    return VipOrder.objects.select_related("plan")
-
-
 def order_get(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
     lookup = {"order_number": order_number} if order_number is not None else {"pk": pk}
     try:
-        return order_queryset().get(**lookup)
+        return VipOrder.objects.get(**lookup)
     except VipOrder.DoesNotExist:
         raise OrderNotFound() from None
 
 
 def order_list_for_user(*, user_id: int) -> QuerySet[VipOrder]:
     """A user's orders, newest first (served by the (user_id, create_time) index)."""
-    return order_queryset().filter(user_id=user_id).order_by("-create_time", "-id")
+    return VipOrder.objects.filter(user_id=user_id).order_by("-create_time", "-id")
+
+
+def order_search(
+    *,
+    ordering: list[str],
+    user_id: int | None = None,
+    order_number: str | None = None,
+    plan_id: int | None = None,
+    payment_method: int | None = None,
+    status: int | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> QuerySet[VipOrder]:
+    """The staff search: every filter given applies; `order_number` matches a substring,
+    `status` as users read it, the creation times are inclusive."""
+    exact = {"user_id": user_id, "plan_id": plan_id, "payment_method": payment_method}
+    orders = VipOrder.objects.filter(**{k: v for k, v in exact.items() if v is not None})
+    if order_number is not None:
+        orders = orders.filter(order_number__contains=order_number)
+    if status is not None:
+        orders = orders_with_status(orders, status)
+    if created_from is not None:
+        orders = orders.filter(create_time__gte=created_from)
+    if created_to is not None:
+        orders = orders.filter(create_time__lte=created_to)
+    return orders.order_by(*ordering)
 
 
 def _pending_now(now) -> Q:

@@ -77,7 +77,7 @@ class OrderResponse(OutputSerializer):
     userId = serializers.IntegerField(source="user_id")
     orderNumber = serializers.CharField(source="order_number")
     vipType = serializers.IntegerField(source="plan_id")
-    vipTypeName = serializers.CharField(source="plan.name")
+    vipTypeName = serializers.CharField(source="plan_name")
     amount = serializers.DecimalField(label="金额", max_digits=10, decimal_places=2)
     paymentMethod = serializers.IntegerField(source="payment_method")
     # Method fields, not callable sources: DRF inspects a callable's signature on every call.
@@ -100,8 +100,18 @@ class OrderResponse(OutputSerializer):
 
 
 class OrderSearchInput(PageQuerySerializer):
-    """The search body: filters (all optional; applied by `filters.OrderSearchFilter`), a page
+    """The search body: filters (all optional; applied by `selectors.order_search`), a page
     counted from 0, and the sort."""
+
+    FILTERS = {
+        "userId": "user_id",
+        "orderNumber": "order_number",
+        "vipType": "plan_id",
+        "paymentMethod": "payment_method",
+        "status": "status",
+        "startTime": "created_from",
+        "endTime": "created_to",
+    }
 
     SORT_FIELDS = {
         "createTime": "create_time",
@@ -119,6 +129,11 @@ class OrderSearchInput(PageQuerySerializer):
     endTime = serializers.DateTimeField(required=False, help_text="创建时间上限（含）")
     sortBy = serializers.ChoiceField(choices=list(SORT_FIELDS), default="createTime")
     sortDirection = serializers.ChoiceField(choices=["ASC", "DESC"], default="DESC")
+
+    def filters(self) -> dict:
+        """The filters given, as `selectors.order_search`'s arguments."""
+        data = self.validated_data
+        return {arg: data[field] for field, arg in self.FILTERS.items() if field in data}
 
     def ordering(self) -> list[str]:
         data = self.validated_data

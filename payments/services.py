@@ -48,6 +48,8 @@ def order_create(
     order = VipOrder(
         user_id=user.pk,
         plan=plan,
+        plan_name=plan.name,
+        plan_days=plan.days,
         amount=plan.price,
         payment_method=payment_method,
         create_time=now,

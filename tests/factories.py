@@ -50,6 +50,8 @@ class VipOrderFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     order_number = factory.LazyFunction(new_order_number)
     plan = factory.SubFactory(VipPlanFactory)
+    plan_name = factory.LazyAttribute(lambda order: order.plan.name)
+    plan_days = factory.LazyAttribute(lambda order: order.plan.days)
     amount = factory.LazyAttribute(lambda order: order.plan.price)
     payment_method = PaymentMethod.WECHAT
     status = OrderStatus.PENDING

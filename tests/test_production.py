@@ -76,9 +76,10 @@ from django.utils import timezone
 
 user = User.objects.create_user(username="prod", password="x-Passw0rd-1")
 now = timezone.now()
+plan = VipPlan.objects.get(pk=1)
 order = VipOrder.objects.create(
-    user=user, plan=VipPlan.objects.get(pk=1), amount="29.90", payment_method=0,
-    create_time=now, expire_time=now + timedelta(minutes=30),
+    user=user, plan=plan, plan_name=plan.name, plan_days=plan.days, amount=plan.price,
+    payment_method=0, create_time=now, expire_time=now + timedelta(minutes=30),
 )
 body = json.dumps({"orderId": order.order_number, "status": "SUCCESS"}).encode()
 client = APIClient()

@@ -310,3 +310,21 @@ def test_a_pending_order_past_its_deadline_reads_as_expired(api, user, plans):
     listed = api.get(f"/api/payment/users/{user.pk}/orders").json()
     assert listed["content"][0]["status"] == OrderStatus.EXPIRED
     assert listed["content"][0]["statusName"] == "已过期"
+
+
+def test_an_order_grants_and_shows_the_plan_as_bought_not_as_edited_since(staff_api, plans):
+    api = APIClient()
+    user = User.objects.create_user(username="buyer", password=PASSWORD)
+    api.force_login(user)
+    order_number = buy(api, user).json()["orderId"]
+    plans[1].name, plans[1].days = "月度会员（新版）", 31
+    plans[1].save()
+
+    post_callback(APIClient(), {"orderId": order_number, "status": "SUCCESS"})
+
+    user.refresh_from_db()
+    assert abs(user.vip_expire_time - (timezone.now() + timedelta(days=30))) < timedelta(seconds=30)
+    granted = VipLedgerEntry.objects.get(order__order_number=order_number)
+    assert "购买月度会员（订单" in granted.reason
+    shown = staff_api.get(f"/api/payment/orders/by-number/{order_number}").json()
+    assert shown["vipTypeName"] == "月度会员"
