@@ -142,7 +142,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env: dict, *, workers: int, threads: int):
+def start_server(env: dict, *, workers: int, threads: int, worker_class: str):
     port = free_port()
     log = open(Path(tempfile.gettempdir()) / "bench-gunicorn.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
@@ -153,7 +153,7 @@ def start_server(env: dict, *, workers: int, threads: int):
             "vipplatform.wsgi",
             f"--bind=127.0.0.1:{port}",
             f"--workers={workers}",
-            "--worker-class=gthread",
+            f"--worker-class={worker_class}",
             f"--threads={threads}",
             "--keep-alive=30",
             "--timeout=60",
@@ -564,6 +564,12 @@ def main() -> None:
     parser.add_argument("--db-seconds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=["sync", "gthread"],
+        help="sync, as the README runs it in production; gthread keeps connections alive",
+    )
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--jobs", action="store_true", help="also time the expiry jobs")
     parser.add_argument("--only", nargs="*", help="paths to run (default: all)")
@@ -580,7 +586,9 @@ def main() -> None:
     member = User.objects.get(username="bench1")
     staff = User.objects.get(username="bench-staff")
 
-    server, url = start_server(env, workers=args.workers, threads=args.threads)
+    server, url = start_server(
+        env, workers=args.workers, threads=args.threads, worker_class=args.worker_class
+    )
     try:
         specs = path_specs(
             log_in(url, member.username, BENCH_PASSWORD),
@@ -624,7 +632,9 @@ def main() -> None:
         "name": name,
         "when": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} cores",
-        "server": f"{args.workers} workers × {args.threads} threads (gthread), DEBUG off",
+        "server": f"{args.workers} {args.worker_class} workers"
+        + (f" × {args.threads} threads" if args.worker_class == "gthread" else "")
+        + ", DEBUG off",
         "load": f"{args.connections} connections, 2 threads, {args.warmup} s warm-up + "
         f"{args.duration} s per path",
         "baseline_s": args.baseline,
