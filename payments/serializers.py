@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import OutputSerializer, PageQuerySerializer
+from vipplatform.api import FlatSerializer, OutputSerializer, PageQuerySerializer
 
 from .models import OrderStatus, PaymentMethod, VipOrder
 
@@ -14,7 +14,7 @@ def _required(message: str) -> dict[str, str]:
     return {"required": message, "null": message, "blank": message}
 
 
-class GenerateQrCodeInput(serializers.Serializer):
+class GenerateQrCodeInput(FlatSerializer):
     userId = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, error_messages=_required("用户ID不能为空")
     )
@@ -52,7 +52,7 @@ class OrderStatusOutput(OutputSerializer):
         return order.effective_status()
 
 
-class CallbackInput(serializers.Serializer):
+class CallbackInput(FlatSerializer):
     SUCCESS, FAILED = "SUCCESS", "FAILED"
 
     orderId = serializers.CharField(max_length=32, error_messages=_required("订单号不能为空"))

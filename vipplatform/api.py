@@ -118,14 +118,15 @@ class PaymentErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(child=serializers.CharField(), required=False)
 
 
-class OutputSerializer(serializers.Serializer):
-    # A response shape, declared field by field. (A comment, not a docstring: subclasses would
+class FlatSerializer(serializers.Serializer):
+    # A serializer of plain fields, cheaper to make. (Comments, not a docstring: subclasses would
     # inherit a docstring as their description in the OpenAPI schema.)
     #
-    # DRF deep-copies a serializer's declared fields for every instance, so that input fields
-    # can keep per-request state. An output field keeps none beyond what `bind` sets on it (its
-    # name and parent), so a shallow copy does, at about half the cost (0.2 ms less for the
-    # user). Nested serializers are still deep-copied.
+    # DRF deep-copies a serializer's declared fields for every instance. A plain field keeps no
+    # per-request state beyond what `bind` sets on it (its name and parent): what validation
+    # finds lives on the serializer. So a shallow copy does, at a fraction of the cost (0.2 ms
+    # less for the user, 0.24 ms less for a search body). Nested serializers are still
+    # deep-copied.
 
     def get_fields(self) -> dict:
         return {
@@ -136,13 +137,18 @@ class OutputSerializer(serializers.Serializer):
         }
 
 
+class OutputSerializer(FlatSerializer):
+    # A response shape, declared field by field.
+    pass
+
+
 class EnvelopeErrorSerializer(serializers.Serializer):
     code = serializers.IntegerField()
     message = serializers.CharField()
     data = serializers.JSONField(allow_null=True)
 
 
-class PageQuerySerializer(serializers.Serializer):
+class PageQuerySerializer(FlatSerializer):
     page = serializers.IntegerField(min_value=0, default=0)
     size = serializers.IntegerField(min_value=1, default=10)
 
