@@ -193,7 +193,7 @@ def main() -> None:
         if args.sql:
             print("".join(f"    {sql}\n" for sql in row["sql"]))
     if args.profile:
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
         run(handler, paths[args.profile], args.count)
         profiler.disable()

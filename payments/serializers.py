@@ -3,7 +3,12 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import FlatSerializer, OutputSerializer, PageQuerySerializer
+from vipplatform.api import (
+    FlatSerializer,
+    OutputSerializer,
+    PageQuerySerializer,
+    SiteDateTimeField,
+)
 
 from .models import OrderStatus, PaymentMethod, VipOrder
 
@@ -37,7 +42,7 @@ class GenerateQrCodeOutput(OutputSerializer):
     orderId = serializers.CharField(source="order_number")
     qrCodeUrl = serializers.CharField(source="qr_code_url")
     amount = serializers.DecimalField(label="金额", max_digits=10, decimal_places=2)
-    expireTime = serializers.DateTimeField(source="expire_time")
+    expireTime = SiteDateTimeField(source="expire_time")
 
 
 class OrderStatusOutput(OutputSerializer):
@@ -84,9 +89,9 @@ class OrderResponse(OutputSerializer):
     paymentMethodName = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
     statusName = serializers.SerializerMethodField()
-    createTime = serializers.DateTimeField(source="create_time")
-    payTime = serializers.DateTimeField(source="pay_time", allow_null=True)
-    expireTime = serializers.DateTimeField(source="expire_time")
+    createTime = SiteDateTimeField(source="create_time")
+    payTime = SiteDateTimeField(source="pay_time", allow_null=True)
+    expireTime = SiteDateTimeField(source="expire_time")
     qrCodeUrl = serializers.CharField(source="qr_code_url")
 
     def get_status(self, order: VipOrder) -> int:

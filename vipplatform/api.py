@@ -137,6 +137,15 @@ class FlatSerializer(serializers.Serializer):
         }
 
 
+class SiteDateTimeField(serializers.DateTimeField):
+    """A date-time shown in the site's time zone (`TIME_ZONE`), the zone this project always
+    runs in: it never activates another. DRF asks for the active zone on every value, through
+    asgiref's context-local storage, which made up a third of the time to serialize an order."""
+
+    def default_timezone(self):
+        return timezone.get_default_timezone()
+
+
 class OutputSerializer(FlatSerializer):
     # A response shape, declared field by field.
     pass

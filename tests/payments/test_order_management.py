@@ -1,6 +1,6 @@
 """The order-management paths: search, detail, cancel, statistics, cancel-expired."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
 
@@ -194,6 +194,14 @@ class TestDetail:
         assert by_id.json()["vipTypeName"] == "月度会员"
         assert by_id.json()["paymentMethodName"] == "微信支付"
         assert by_id.json()["statusName"] == "已支付"
+
+    def test_times_are_shown_in_the_site_time_zone(self, client_for, plans):
+        paid = datetime(2026, 11, 26, 16, 30, 5, tzinfo=UTC)
+        order = VipOrderFactory(create_time=paid, pay_time=paid, status=OrderStatus.PAID)
+        body = client_for(order.user).get(f"/api/payment/orders/{order.pk}").json()
+        # Asia/Shanghai (the settings' TIME_ZONE) is UTC+8
+        assert body["createTime"] == body["payTime"] == "2026-11-27T00:30:05+08:00"
+        assert body["expireTime"] == "2026-11-27T01:00:05+08:00"
 
     def test_another_user_is_refused(self, client_for, orders):
         other = client_for(orders[2].user)
