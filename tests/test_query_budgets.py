@@ -60,6 +60,14 @@ def test_a_page_of_orders_costs_the_same_for_ten_as_for_one(
     assert body["numberOfElements"] == 10
 
 
+def test_the_last_page_needs_no_count(api, user, plans, django_assert_num_queries):
+    VipOrderFactory.create_batch(3, user=user)
+    # session + user; the page (its three rows are the total)
+    with django_assert_num_queries(PAGE_BUDGET - 1):
+        body = api.get(f"/api/payment/users/{user.pk}/orders?size=10").json()
+    assert (body["numberOfElements"], body["totalElements"], body["last"]) == (3, 3, True)
+
+
 def test_the_staff_search_reads_no_other_table(
     staff_api, user, plans, django_assert_max_num_queries
 ):
