@@ -9,7 +9,13 @@ the benchmark runs with `--floors` (settings `bench.settings`; never in the plat
   Django view: the session and its user (through Django's middleware) and the order's cached
   status, read ahead from Redis in one round trip as the platform does, a JSON body. No DRF, no
   serializer, no permission class.
+- `/floor/search`: the staff search by user with nothing but what it cannot do without, in a
+  plain Django view: the session and its user, Django's CSRF check, the body read with
+  `json.loads`, the same two statements through the ORM (the count and the page of ten), and
+  the ten orders written out by hand. No DRF, no serializer, no validation beyond `int()`.
 """
+
+import json
 
 from django.core.cache import cache
 from django.http import JsonResponse
@@ -21,6 +27,7 @@ from rest_framework.views import APIView
 from payments.api import OrderStatusView
 from payments.cache import order_status_get
 from payments.exceptions import OrderNotFound
+from payments.models import PaymentMethod, VipOrder
 
 
 class DrfFloor(APIView):
@@ -52,10 +59,41 @@ def status_floor(request, order_number: str) -> JsonResponse:
 
 status_floor.cache_reads = OrderStatusView.cache_reads
 
+
+def search_floor(request) -> JsonResponse:
+    if not request.user.is_staff:
+        return JsonResponse({"error": "forbidden"}, status=403)
+    body = json.loads(request.body)
+    size = int(body.get("size", 10))
+    orders = VipOrder.objects.filter(user_id=int(body["userId"])).order_by("-create_time", "-id")
+    total = orders.count()
+    page = [
+        {
+            "id": o.pk,
+            "userId": o.user_id,
+            "orderNumber": o.order_number,
+            "vipType": o.plan_id,
+            "vipTypeName": o.plan_name,
+            "amount": o.amount,
+            "paymentMethod": o.payment_method,
+            "paymentMethodName": PaymentMethod(o.payment_method).label,
+            "status": o.effective_status(),
+            "statusName": o.get_effective_status_display(),
+            "createTime": o.create_time,
+            "payTime": o.pay_time,
+            "expireTime": o.expire_time,
+            "qrCodeUrl": o.qr_code_url,
+        }
+        for o in orders[:size]
+    ]
+    return JsonResponse({"content": page, "totalElements": total, "size": size})
+
+
 urlpatterns = [
     path("floor/drf", DrfFloor.as_view()),
     path("floor/redis", redis_floor),
     path("floor/status/<str:order_number>", status_floor),
+    path("floor/search", search_floor),
     path("", include("vipplatform.urls")),
 ]
 handler404 = "vipplatform.views.page_not_found"

@@ -49,6 +49,7 @@ FLOOR_NOTES = {  # bench/floor.py
     "floor: bare DRF view": "floor: DRF alone, no auth",
     "floor: one Redis round trip": "floor: /healthz plus one MGET",
     "floor: status without DRF": "floor: session, user and order in one MGET; no DRF",
+    "floor: search without DRF": "floor: the search's two statements, orders written by hand",
 }
 FLOORS = tuple(FLOOR_NOTES)
 
@@ -367,6 +368,8 @@ def path_specs(member: tuple, staff: tuple, member_id: int) -> dict:
     }
     # The staff search at a staff-sized concurrency: two people searching at once.
     specs["order search (1M), 2 staff"] = {**specs["order search (1M)"], "connections": 2}
+    search_env = specs["order search (1M)"]["env"]
+    specs["floor: search without DRF"] = {"env": {**search_env, "URL_PATH": "/floor/search"}}
     return specs
 
 
