@@ -103,6 +103,12 @@ def requests(member, staff) -> dict:
             json.dumps({"userId": user_ids[i % len(user_ids)], "size": 10}).encode(),
             staff_headers,
         ),
+        "floor: search without DRF": lambda i: (
+            "POST",
+            "/floor/search",
+            json.dumps({"userId": user_ids[i % len(user_ids)], "size": 10}).encode(),
+            staff_headers,
+        ),
     }
 
 
