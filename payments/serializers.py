@@ -105,9 +105,10 @@ class OrderResponse(OutputSerializer):
 
 
 class OrderSearchInput(PageQuerySerializer):
-    """The search body: filters (all optional; applied by `selectors.order_search`), a page
-    counted from 0, and the sort."""
+    """The search body: filters (all optional, all applied together), a page counted from 0,
+    and the sort."""
 
+    # each filter's name in `selectors.order_search`
     FILTERS = {
         "userId": "user_id",
         "orderNumber": "order_number",
