@@ -3,12 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import (
-    FlatSerializer,
-    OutputSerializer,
-    PageQuerySerializer,
-    SiteDateTimeField,
-)
+from vipplatform.api import FlatSerializer, PageQuerySerializer, SiteDateTimeField
 
 from .models import OrderStatus, PaymentMethod, VipOrder
 
@@ -38,14 +33,14 @@ class GenerateQrCodeInput(FlatSerializer):
     )
 
 
-class GenerateQrCodeOutput(OutputSerializer):
+class GenerateQrCodeOutput(FlatSerializer):
     orderId = serializers.CharField(source="order_number")
     qrCodeUrl = serializers.CharField(source="qr_code_url")
     amount = serializers.DecimalField(label="金额", max_digits=10, decimal_places=2)
     expireTime = SiteDateTimeField(source="expire_time")
 
 
-class OrderStatusOutput(OutputSerializer):
+class OrderStatusOutput(FlatSerializer):
     """From a `VipOrder` or the cached `payments.cache.OrderStatusView`."""
 
     orderId = serializers.CharField(source="order_number", read_only=True)
@@ -70,12 +65,12 @@ class CallbackInput(FlatSerializer):
     transactionId = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
-class CallbackOutput(OutputSerializer):
+class CallbackOutput(FlatSerializer):
     orderId = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
 
 
-class OrderResponse(OutputSerializer):
+class OrderResponse(FlatSerializer):
     """The old service's OrderResponse."""
 
     id = serializers.IntegerField(label="ID", read_only=True)

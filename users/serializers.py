@@ -7,12 +7,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import OutputSerializer, SiteDateTimeField
+from vipplatform.api import FlatSerializer, SiteDateTimeField
 
 from .models import User, UserStatus
 
 
-class UserSerializer(OutputSerializer):
+class UserSerializer(FlatSerializer):
     """The user as the front end sees it; never the password or its hash."""
 
     id = serializers.IntegerField(read_only=True)
@@ -96,7 +96,7 @@ class LoginInput(serializers.Serializer):
     )
 
 
-class LoginOutput(OutputSerializer):
+class LoginOutput(FlatSerializer):
     sessionId = serializers.CharField()
     user = UserSerializer()
     loginTime = SiteDateTimeField()

@@ -146,11 +146,6 @@ class SiteDateTimeField(serializers.DateTimeField):
         return timezone.get_default_timezone()
 
 
-class OutputSerializer(FlatSerializer):
-    # A response shape, declared field by field.
-    pass
-
-
 class EnvelopeErrorSerializer(serializers.Serializer):
     code = serializers.IntegerField()
     message = serializers.CharField()
