@@ -67,7 +67,18 @@ def requests(member, staff) -> dict:
     )
     member_headers = {"Cookie": member.cookie, "X-XSRF-TOKEN": member.csrf}
     staff_headers = {"Cookie": staff.cookie, "X-XSRF-TOKEN": staff.csrf}
-    qrcode = json.dumps({"userId": member.pk, "planId": 1, "amount": "29.90", "paymentMethod": 0})
+    # Each order from another buyer (see the generate-qrcode spec in bench/run.py).
+    buyers = [Session(user) for user in User.objects.filter(is_staff=False).order_by("pk")[:200]]
+
+    def qrcode(i):
+        buyer = buyers[i % len(buyers)]
+        body = {"userId": buyer.pk, "planId": 1, "amount": "29.90", "paymentMethod": 0}
+        return (
+            "POST",
+            "/api/payment/generate-qrcode",
+            json.dumps(body).encode(),
+            {"Cookie": buyer.cookie, "X-XSRF-TOKEN": buyer.csrf},
+        )
 
     def callback(i):
         body = json.dumps({"orderId": payable.pop(), "status": "SUCCESS"}).encode()
@@ -82,12 +93,7 @@ def requests(member, staff) -> dict:
             member_headers,
         ),
         "current user": lambda i: ("GET", "/api/users/current", b"", member_headers),
-        "generate-qrcode": lambda i: (
-            "POST",
-            "/api/payment/generate-qrcode",
-            qrcode.encode(),
-            member_headers,
-        ),
+        "generate-qrcode": qrcode,
         "callback": callback,
         "floor: bare DRF view": lambda i: ("GET", "/floor/drf", b"", {}),
         "floor: one Redis round trip": lambda i: ("GET", "/floor/redis", b"", {}),

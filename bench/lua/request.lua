@@ -1,7 +1,8 @@
 -- One wrk script for every path. Environment:
 --   METHOD, URL_PATH (may hold {item}), BODY (may hold {item}), COOKIE, CSRF
---   ITEMS: a file with one item per line (order numbers, user ids, or
---          "body<TAB>timestamp<TAB>signature" for signed callbacks)
+--   ITEMS: a file with one item per line (order numbers, user ids,
+--          "body<TAB>timestamp<TAB>signature" for signed callbacks (SIGNED), or
+--          "user id<TAB>Cookie<TAB>CSRF token" for a request per user (SESSION_ITEMS))
 -- Each thread walks its own slice of ITEMS, so no two requests share an item until the
 -- list wraps around.
 local threads, counter = {}, 0
@@ -42,8 +43,14 @@ function request()
     request_body = payload
     headers["X-Pay-Timestamp"] = timestamp
     headers["X-Pay-Signature"] = signature
-  elseif request_body then
-    request_body = request_body:gsub("{item}", item)
+  else
+    if os.getenv("SESSION_ITEMS") then
+      local user, cookie, csrf = item:match("([^\t]*)\t([^\t]*)\t([^\t]*)")
+      item = user
+      headers["Cookie"] = cookie
+      headers["X-XSRF-TOKEN"] = csrf
+    end
+    if request_body then request_body = request_body:gsub("{item}", item) end
   end
   return wrk.format(method, (path:gsub("{item}", item)), headers, request_body)
 end
