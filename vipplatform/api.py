@@ -125,16 +125,23 @@ class FlatSerializer(serializers.Serializer):
     # DRF deep-copies a serializer's declared fields for every instance. A plain field keeps no
     # per-request state beyond what `bind` sets on it (its name and parent): what validation
     # finds lives on the serializer. So a shallow copy does, at a fraction of the cost (0.2 ms
-    # less for the user, 0.24 ms less for a search body). Nested serializers are still
-    # deep-copied.
+    # less for the user, 0.24 ms less for a search body), made by copying the field's
+    # attributes: `copy.copy`'s generic protocol took four times as long (27 µs for the user's
+    # twelve fields, of a 0.65 ms request). Nested serializers are still deep-copied.
 
     def get_fields(self) -> dict:
         return {
             name: copy.deepcopy(field)
             if isinstance(field, serializers.BaseSerializer)
-            else copy.copy(field)
+            else _shallow_copy(field)
             for name, field in self._declared_fields.items()
         }
+
+
+def _shallow_copy(field: serializers.Field) -> serializers.Field:
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
 
 
 class SiteDateTimeField(serializers.DateTimeField):
