@@ -391,7 +391,10 @@ def path_specs(member: tuple, staff: tuple, member_id: int) -> dict:
     # The staff search at a staff-sized concurrency: two people searching at once.
     specs["order search (1M), 2 staff"] = {**specs["order search (1M)"], "connections": 2}
     search_env = specs["order search (1M)"]["env"]
-    specs["floor: search without DRF"] = {"env": {**search_env, "URL_PATH": "/floor/search"}}
+    specs["floor: search without DRF"] = {
+        "staff_cookie": staff[0],
+        "env": {**search_env, "URL_PATH": "/floor/search"},
+    }
     return specs
 
 
