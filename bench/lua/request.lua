@@ -27,25 +27,31 @@ function init(args)
     for line in io.lines(file) do table.insert(items, line) end
   end
   nthreads = tonumber(os.getenv("THREADS") or "1")
+  signed = os.getenv("SIGNED")
+  session_items = os.getenv("SESSION_ITEMS")
   index = id
+end
+
+-- An item's three tab-separated fields.
+local function fields(item)
+  return item:match("([^\t]*)\t([^\t]*)\t([^\t]*)")
 end
 
 function request()
   local item = ""
-  local extra = {}
   if #items > 0 then
     item = items[(index % #items) + 1]
     index = index + nthreads
   end
   local request_body = body
-  if os.getenv("SIGNED") then
-    local payload, timestamp, signature = item:match("([^\t]*)\t([^\t]*)\t([^\t]*)")
+  if signed then
+    local payload, timestamp, signature = fields(item)
     request_body = payload
     headers["X-Pay-Timestamp"] = timestamp
     headers["X-Pay-Signature"] = signature
   else
-    if os.getenv("SESSION_ITEMS") then
-      local user, cookie, csrf = item:match("([^\t]*)\t([^\t]*)\t([^\t]*)")
+    if session_items then
+      local user, cookie, csrf = fields(item)
       item = user
       headers["Cookie"] = cookie
       headers["X-XSRF-TOKEN"] = csrf
