@@ -1,4 +1,5 @@
 import json
+from http import HTTPStatus
 
 import pytest
 from django.db import connection
@@ -20,3 +21,11 @@ requires_mariadb = pytest.mark.skipif(
     connection.vendor != "mysql",
     reason="needs MariaDB: row locks, and connections from other threads or processes",
 )
+
+
+def envelope_error(response) -> tuple[int, str]:
+    """The business code and message of a `/api/users/...` answer, which is HTTP 200 always."""
+    assert response.status_code == HTTPStatus.OK, response.content
+    body = response.json()
+    assert body["data"] is None, body
+    return body["code"], body["message"]

@@ -9,6 +9,7 @@ from payments.models import VipOrder
 from users.models import User
 
 from .factories import UserFactory, VipOrderFactory
+from .helpers import envelope_error
 
 pytestmark = pytest.mark.django_db
 
@@ -45,9 +46,7 @@ def test_a_user_cannot_create_an_order_for_another(mallory, user, plans):
 
 
 def test_a_user_cannot_read_another_users_profile(mallory, user):
-    response = mallory.get(f"/api/users/{user.pk}")
-    assert response.status_code == HTTPStatus.FORBIDDEN
-    assert response.json() == {"code": 403, "message": response.json()["message"], "data": None}
+    assert envelope_error(mallory.get(f"/api/users/{user.pk}")) == (403, "禁止访问")
 
 
 def test_the_owner_reads_their_own_order_and_list(api, victims_order):
@@ -99,29 +98,43 @@ def test_anonymous_visitors_get_401_on_payment_paths(victims_order, method, path
     [
         ("get", "/api/users/current"),
         ("get", "/api/users/{user}"),
-        ("post", "/api/users/logout"),
+        ("put", "/api/users/profile"),
+        ("put", "/api/users/password?oldPassword=a&newPassword=b"),
+        ("get", "/api/users/list"),
+        ("get", "/api/users/search?keyword=a"),
+        ("delete", "/api/users/{user}"),
         ("put", "/api/users/{user}/vip"),
+        ("put", "/api/users/{user}/vip/params?vipType=1&vipExpireTime=2099-01-01T00:00:00"),
         ("delete", "/api/users/{user}/vip"),
     ],
 )
-def test_anonymous_visitors_get_401_in_the_envelope(user, method, path):
+def test_anonymous_visitors_get_code_401_in_the_envelope(user, method, path):
     response = getattr(APIClient(), method)(path.format(user=user.pk), {}, format="json")
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["code"] == HTTPStatus.UNAUTHORIZED
-    assert response.json()["data"] is None
+    assert envelope_error(response) == (401, "未登录")
+    assert User.objects.filter(pk=user.pk, user_status=1).exists()
 
 
-@pytest.mark.parametrize("method", ["put", "delete"])
-def test_only_staff_may_change_vip(api, user, plans, method):
-    response = getattr(api, method)(
-        f"/api/users/{user.pk}/vip",
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/users/list"),
+        ("get", "/api/users/search?keyword=user"),
+        ("delete", "/api/users/{user}"),
+        ("put", "/api/users/{user}/vip"),
+        ("put", "/api/users/{user}/vip/params?vipType=1&vipExpireTime=2099-12-31T23:59:59"),
+        ("delete", "/api/users/{user}/vip"),
+    ],
+)
+def test_only_staff_may_list_delete_and_change_vip(client_for, user, plans, method, path):
+    other = UserFactory()
+    response = getattr(client_for(other), method)(
+        path.format(user=user.pk),
         {"vipType": 1, "vipExpireTime": "2099-12-31T23:59:59"},
         format="json",
     )
-    assert response.status_code == HTTPStatus.FORBIDDEN
-    assert response.json()["code"] == HTTPStatus.FORBIDDEN
+    assert envelope_error(response) == (403, "禁止访问")
     user.refresh_from_db()
-    assert not user.is_vip
+    assert (user.is_vip, user.is_active) == (False, True)
 
 
 def test_no_response_ever_contains_the_password_or_its_hash(plans):

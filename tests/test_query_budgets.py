@@ -5,7 +5,7 @@ from http import HTTPStatus
 import pytest
 from rest_framework.test import APIClient
 
-from .factories import VipOrderFactory
+from .factories import UserFactory, VipOrderFactory
 from .helpers import post_callback
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +82,28 @@ def test_the_staff_search_reads_no_other_table(
     order_sql = [q["sql"] for q in queries.captured_queries if "vip_order" in q["sql"]]
     assert len(order_sql) == 2
     assert not any("vip_plan" in sql for sql in order_sql)
+
+
+def test_a_page_of_users_costs_the_same_for_ten_as_for_one(
+    staff_api, django_assert_max_num_queries
+):
+    UserFactory.create_batch(15)
+    with django_assert_max_num_queries(PAGE_BUDGET):
+        body = staff_api.get("/api/users/search?keyword=user&size=10").json()["data"]
+    assert (body["numberOfElements"], body["totalElements"]) == (10, 15)
+
+
+def test_the_username_check_is_one_query(db, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert APIClient().get("/api/users/check-username?username=newbie").json()["data"]
+
+
+# session + user; the user FOR UPDATE, the email check, the update; a savepoint opened and
+# released (the service's transaction inside the test's)
+PROFILE_BUDGET = 7
+
+
+def test_profile_update(api, django_assert_max_num_queries):
+    with django_assert_max_num_queries(PROFILE_BUDGET):
+        response = api.put("/api/users/profile", {"email": "x@example.com"}, format="json")
+    assert response.json()["code"] == HTTPStatus.OK

@@ -143,7 +143,7 @@ def test_a_disabled_user_is_logged_out_at_once(member, user, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         user.is_active = False
         user.save()
-    assert member.get("/api/users/current").status_code == HTTPStatus.UNAUTHORIZED
+    assert member.get("/api/users/current").json()["code"] == HTTPStatus.UNAUTHORIZED
 
 
 @pytest.fixture

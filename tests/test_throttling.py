@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from .factories import PASSWORD, UserFactory, VipOrderFactory
-from .helpers import post_callback
+from .helpers import envelope_error, post_callback
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,13 @@ def tight_rates(monkeypatch):
     monkeypatch.setattr(
         SimpleRateThrottle,
         "THROTTLE_RATES",
-        {"order_create": "3/min", "login_address": "5/min", "login_username": "3/min"},
+        {
+            "order_create": "3/min",
+            "login_address": "5/min",
+            "login_username": "3/min",
+            "check_username": "3/min",
+            "password_change": "2/min",
+        },
     )
 
 
@@ -50,23 +56,24 @@ def login(username, address="10.0.0.1"):
 
 
 def test_login_attempts_are_limited_per_username_across_addresses(user):
-    codes = [login(user.username, f"10.0.0.{i}").status_code for i in range(4)]
-    assert codes == [HTTPStatus.UNAUTHORIZED] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
+    codes = [login(user.username, f"10.0.0.{i}").json()["code"] for i in range(4)]
+    assert codes == [1006] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
     refused = login(user.username, "10.0.0.99")
-    assert refused.json()["code"] == HTTPStatus.TOO_MANY_REQUESTS
-    assert refused.json()["data"] is None
-    assert "Retry-After" in refused
+    code, message = envelope_error(refused)
+    assert code == HTTPStatus.TOO_MANY_REQUESTS
+    assert message.startswith("请求过于频繁")
+    assert int(refused["Retry-After"]) > 0
     # the right password does not get through either while the limit holds
     right = APIClient().post(
         "/api/users/login", {"username": user.username, "password": PASSWORD}, format="json"
     )
-    assert right.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert right.json()["code"] == HTTPStatus.TOO_MANY_REQUESTS
 
 
 def test_login_attempts_are_limited_per_address_across_usernames(db):
-    codes = [login(f"nobody{i}").status_code for i in range(6)]
-    assert codes == [HTTPStatus.UNAUTHORIZED] * 5 + [HTTPStatus.TOO_MANY_REQUESTS]
-    assert login("nobody-else", address="10.9.9.9").status_code == HTTPStatus.UNAUTHORIZED
+    codes = [login(f"nobody{i}").json()["code"] for i in range(6)]
+    assert codes == [1006] * 5 + [HTTPStatus.TOO_MANY_REQUESTS]
+    assert login("nobody-else", address="10.9.9.9").json()["code"] == 1006
 
 
 def test_the_gateway_callback_is_never_throttled(plans):
@@ -77,3 +84,24 @@ def test_the_gateway_callback_is_never_throttled(plans):
         for _ in range(30)
     }
     assert codes == {HTTPStatus.OK}
+
+
+def test_the_username_check_is_limited_per_address(db):
+    def check(name, address="10.0.0.1"):
+        client = APIClient(REMOTE_ADDR=address)
+        return client.get("/api/users/check-username", {"username": name}).json()["code"]
+
+    assert [check(f"name{i}") for i in range(4)] == [HTTPStatus.OK] * 3 + [429]
+    assert check("name9", address="10.0.0.2") == HTTPStatus.OK
+
+
+def test_password_guesses_through_the_change_form_are_limited_per_user(api, user):
+    def change(old):
+        body = {"oldPassword": old, "newPassword": "Fresh-pass-9"}
+        return api.put("/api/users/password", body, format="json")
+
+    codes = [change("guess-one").json()["code"], change("guess-two").json()["code"]]
+    assert codes == [1007, 1007]
+    assert envelope_error(change(PASSWORD))[0] == HTTPStatus.TOO_MANY_REQUESTS
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

@@ -1,35 +1,41 @@
-"""`/api/users/...`: thin DRF views; every answer is in the {"code", "message", "data"}
-envelope."""
+"""`/api/users/...`: thin DRF views in the old user service's protocol. Every answer is HTTP 200
+with the envelope {"code", "message", "data"}, errors included (`vipplatform.api`)."""
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.middleware.csrf import get_token
+from django.utils.crypto import salted_hmac
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from vipplatform.api import EnvelopeErrorSerializer, envelope, envelope_schema, error_responses
+from vipplatform.api import SpringPagination, envelope, envelope_responses
 from vipplatform.permissions import require_self_or_staff
 from vipplatform.throttling import LoginAddressThrottle, LoginUsernameThrottle
 
 from . import selectors, services
-from .serializers import LoginInput, LoginOutput, RegisterInput, UserSerializer, VipUpdateInput
-
-USER_ENVELOPE = envelope_schema("UserEnvelope", UserSerializer())
-EMPTY_ENVELOPE = envelope_schema("EmptyEnvelope", None)
-_errors = error_responses(
-    EnvelopeErrorSerializer,
-    {
-        400: "请求参数无效",
-        401: "未登录",
-        403: "无权访问",
-        404: "用户不存在",
-        409: "用户名已存在",
-        429: "登录尝试过于频繁",
-    },
+from .serializers import (
+    CheckUsernameQuery,
+    LoginInput,
+    LoginOutput,
+    PasswordChangeInput,
+    ProfileInput,
+    RegisterInput,
+    UserListQuery,
+    UserPage,
+    UserSearchQuery,
+    UserSerializer,
+    VipUpdateInput,
 )
+
+# The codes an operation may answer besides 200, for the schema's descriptions.
+BAD_INPUT = {"c400": "请求参数错误（message 为第一个字段的错误）"}
+LOGGED_IN = {"c401": "未登录"}
+STAFF = {"c401": "未登录", "c403": "禁止访问"}
+UNKNOWN_USER = {"c404": "资源不存在"}
+EMPTY = serializers.JSONField(allow_null=True, default=None)
 
 
 def _ensure_csrf_cookie(request) -> None:
@@ -39,6 +45,12 @@ def _ensure_csrf_cookie(request) -> None:
         get_token(request)
 
 
+def _validated(serializer_class, data) -> dict:
+    params = serializer_class(data=data)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
 class RegisterView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -46,13 +58,38 @@ class RegisterView(APIView):
     @extend_schema(
         summary="注册",
         request=RegisterInput,
-        responses={200: USER_ENVELOPE, **_errors(400, 409)},
+        responses=envelope_responses(
+            "UserEnvelope",
+            UserSerializer(),
+            **BAD_INPUT,
+            c1001="用户名已存在",
+            c1002="邮箱已被注册",
+        ),
     )
     def post(self, request):
-        params = RegisterInput(data=request.data)
-        params.is_valid(raise_exception=True)
-        user = services.user_register(**params.validated_data)
+        user = services.user_register(**_validated(RegisterInput, request.data))
         return envelope(UserSerializer(user).data, message="注册成功")
+
+
+class CheckUsernameView(APIView):
+    """Whether a username is still free (the register page asks when the field loses focus)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "check_username"
+
+    @extend_schema(
+        summary="用户名是否可用",
+        parameters=[CheckUsernameQuery],
+        responses=envelope_responses(
+            "UsernameFreeEnvelope", serializers.BooleanField(), **BAD_INPUT, c429="请求过于频繁"
+        ),
+    )
+    def get(self, request):
+        username = _validated(CheckUsernameQuery, request.query_params)["username"]
+        free = not selectors.username_taken(username=username)
+        return envelope(free, message="用户名可用" if free else "用户名已存在")
 
 
 class LoginView(APIView):
@@ -64,41 +101,51 @@ class LoginView(APIView):
     @extend_schema(
         summary="登录",
         request=LoginInput,
-        responses={
-            200: envelope_schema("LoginEnvelope", LoginOutput()),
-            **_errors(400, 401, 429),
-        },
+        responses=envelope_responses(
+            "LoginEnvelope",
+            LoginOutput(),
+            **BAD_INPUT,
+            c429="登录尝试过于频繁",
+            c1005="账号已被禁用",
+            c1006="用户名或密码错误",
+        ),
     )
     def post(self, request):
-        params = LoginInput(data=request.data)
-        params.is_valid(raise_exception=True)
-        user = authenticate(request, **params.validated_data)
-        if user is None:
-            raise AuthenticationFailed("用户名或密码错误")
+        user = services.user_authenticate(request, **_validated(LoginInput, request.data))
         login(request, user)  # new session key and a fresh CSRF cookie
         data = {
-            "sessionId": request.session.session_key,
+            # The front end keeps this as its "token" and only checks that there is one. It is
+            # derived from the session key and grants nothing: the HttpOnly cookie does.
+            "sessionId": salted_hmac(
+                "users.login.sessionId", request.session.session_key
+            ).hexdigest(),
             "user": user,
             "loginTime": user.last_login,
             "maxInactiveInterval": settings.SESSION_COOKIE_AGE,
         }
         return envelope(LoginOutput(data).data, message="登录成功")
 
-    def get_authenticate_header(self, request) -> str:
-        return "Session"
-
 
 class LogoutView(APIView):
+    """Always 200: the old front end logs out on every 401, so a logout that answered 401
+    would start that again, without end. No CSRF check: ending a session harms nobody."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
     @extend_schema(
-        summary="退出登录", request=None, responses={200: EMPTY_ENVELOPE, **_errors(401, 403)}
+        summary="退出登录", request=None, responses=envelope_responses("LogoutEnvelope", EMPTY)
     )
     def post(self, request):
-        logout(request)
-        return envelope(message="退出成功")
+        logout(request._request)  # Django's request: its user is the one logging out
+        return envelope(message="登出成功")
 
 
 class CurrentUserView(APIView):
-    @extend_schema(summary="当前登录用户", responses={200: USER_ENVELOPE, **_errors(401)})
+    @extend_schema(
+        summary="当前登录用户",
+        responses=envelope_responses("UserEnvelope", UserSerializer(), **LOGGED_IN),
+    )
     def get(self, request):
         _ensure_csrf_cookie(request)
         return envelope(UserSerializer(request.user).data)
@@ -109,43 +156,167 @@ class LoginStatusView(APIView):
 
     @extend_schema(
         summary="是否已登录",
-        responses={200: envelope_schema("LoginStatusEnvelope", serializers.BooleanField())},
+        responses=envelope_responses("LoginStatusEnvelope", serializers.BooleanField()),
     )
     def get(self, request):
         _ensure_csrf_cookie(request)
         return envelope(request.user.is_authenticated)
 
 
+class ProfileView(APIView):
+    @extend_schema(
+        summary="修改个人资料（邮箱、手机号、头像）",
+        request=ProfileInput,
+        responses=envelope_responses(
+            "UserEnvelope", UserSerializer(), **BAD_INPUT, **LOGGED_IN, c1002="邮箱已被注册"
+        ),
+    )
+    def put(self, request):
+        changes = _validated(ProfileInput, request.data)
+        user = services.user_update_profile(user=request.user, **changes)
+        return envelope(UserSerializer(user).data, message="更新成功")
+
+
+class PasswordView(APIView):
+    """The old front end sends both passwords as query parameters; a JSON body is read too."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password_change"
+
+    @extend_schema(
+        summary="修改密码",
+        parameters=[PasswordChangeInput],
+        request=PasswordChangeInput,
+        responses=envelope_responses(
+            "PasswordEnvelope",
+            EMPTY,
+            **BAD_INPUT,
+            **LOGGED_IN,
+            c429="请求过于频繁",
+            c1007="原密码错误",
+        ),
+    )
+    def put(self, request):
+        source = request.query_params if "oldPassword" in request.query_params else request.data
+        params = _validated(PasswordChangeInput, source)
+        user = services.user_change_password(
+            user=request.user,
+            old_password=params["oldPassword"],
+            new_password=params["newPassword"],
+        )
+        update_session_auth_hash(request._request, user)  # this session stays logged in
+        return envelope(message="密码修改成功")
+
+
+class UserListView(APIView):
+    permission_classes = [IsAdminUser]
+    query_serializer = UserListQuery
+
+    @extend_schema(
+        summary="用户列表（管理员）",
+        parameters=[UserListQuery],
+        responses=envelope_responses("UserPageEnvelope", UserPage(), **BAD_INPUT, **STAFF),
+    )
+    def get(self, request):
+        params = _validated(self.query_serializer, request.query_params)
+        users = selectors.user_list(
+            keyword=params.get("keyword", ""),
+            sort=params["sort"],
+            descending=params["direction"].lower() == "desc",
+        )
+        pagination = SpringPagination()
+        rows = pagination.paginate(users, page=params["page"], size=params["size"])
+        page = pagination.get_paginated_response(UserSerializer(rows, many=True).data).data
+        return envelope(page)
+
+
+class UserSearchView(UserListView):
+    query_serializer = UserSearchQuery
+
+    @extend_schema(
+        summary="搜索用户（管理员）：用户名、邮箱或手机号包含关键字",
+        parameters=[UserSearchQuery],
+        responses=envelope_responses("UserPageEnvelope", UserPage(), **BAD_INPUT, **STAFF),
+    )
+    def get(self, request):
+        return super().get(request)
+
+
 class UserDetailView(APIView):
-    @extend_schema(summary="用户信息", responses={200: USER_ENVELOPE, **_errors(401, 403, 404)})
+    @extend_schema(
+        summary="用户信息",
+        responses=envelope_responses(
+            "UserEnvelope", UserSerializer(), **LOGGED_IN, c403="禁止访问", **UNKNOWN_USER
+        ),
+    )
     def get(self, request, user_id: int):
         require_self_or_staff(request, user_id)
         return envelope(UserSerializer(selectors.user_get(user_id=user_id)).data)
+
+    @extend_schema(
+        summary="删除账户（管理员）；有订单或VIP记录的账户改为禁用，订单保留",
+        responses=envelope_responses(
+            "DeleteEnvelope",
+            EMPTY,
+            **STAFF,
+            **UNKNOWN_USER,
+            c409="不能删除当前登录的账户",
+        ),
+    )
+    def delete(self, request, user_id: int):
+        if not request.user.is_staff:
+            self.permission_denied(request)
+        deleted = services.user_delete(user_id=user_id, actor=request.user)
+        return envelope(
+            message="账户删除成功" if deleted else "该用户有订单记录，账户已禁用，订单保留"
+        )
+
+
+def _set_vip(request, user_id: int, data) -> None:
+    params = _validated(VipUpdateInput, data)
+    services.vip_set(
+        user_id=user_id,
+        expire_time=params["vipExpireTime"],
+        actor=request.user,
+        reason=f"管理员通过接口设置（vipType={params['vipType']}）",
+    )
+
+
+VIP_SET_RESPONSES = envelope_responses(
+    "VipSetEnvelope", EMPTY, **BAD_INPUT, **STAFF, **UNKNOWN_USER
+)
 
 
 class UserVipView(APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(
-        summary="设置VIP状态（管理员）",
-        request=VipUpdateInput,
-        responses={200: EMPTY_ENVELOPE, **_errors(400, 401, 403, 404)},
+        summary="设置VIP状态（管理员）", request=VipUpdateInput, responses=VIP_SET_RESPONSES
     )
     def put(self, request, user_id: int):
-        params = VipUpdateInput(data=request.data)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        services.vip_set(
-            user_id=user_id,
-            expire_time=data["vipExpireTime"],
-            actor=request.user,
-            reason=f"管理员通过接口设置（vipType={data['vipType']}）",
-        )
+        _set_vip(request, user_id, request.data)
         return envelope(message="VIP状态更新成功")
 
     @extend_schema(
-        summary="取消VIP状态（管理员）", responses={200: EMPTY_ENVELOPE, **_errors(401, 403, 404)}
+        summary="取消VIP状态（管理员）",
+        responses=envelope_responses("VipRevokeEnvelope", EMPTY, **STAFF, **UNKNOWN_USER),
     )
     def delete(self, request, user_id: int):
         services.vip_revoke(user_id=user_id, actor=request.user, reason="管理员通过接口取消")
         return envelope(message="VIP状态已取消")
+
+
+class UserVipParamsView(APIView):
+    """The same as PUT /vip, with query parameters (as the old service also accepted)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="设置VIP状态（管理员，查询参数）",
+        parameters=[VipUpdateInput],
+        request=None,
+        responses=VIP_SET_RESPONSES,
+    )
+    def put(self, request, user_id: int):
+        _set_vip(request, user_id, request.query_params)
+        return envelope(message="VIP状态更新成功")

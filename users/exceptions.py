@@ -1,3 +1,5 @@
+"""The user service's domain errors, with the old service's business codes (CONTRACT.md)."""
+
 from vipplatform.exceptions import Conflict, DomainError, NotFound
 
 
@@ -17,3 +19,37 @@ class VipExpiryInPast(DomainError):
 class UsernameTaken(Conflict):
     message = "用户名已存在"
     field = "username"
+    code = 1001
+
+
+class EmailTaken(Conflict):
+    message = "邮箱已被注册"
+    field = "email"
+    code = 1002
+
+
+class AccountDisabled(DomainError):
+    status = 403
+    message = "账号已被禁用"
+    code = 1005
+
+
+class BadCredentials(DomainError):
+    status = 401
+    message = "用户名或密码错误"
+    code = 1006
+
+
+class WrongOldPassword(DomainError):
+    message = "原密码错误"
+    field = "oldPassword"
+    code = 1007
+
+
+class CannotDeleteSelf(Conflict):
+    message = "不能删除当前登录的账户"
+
+
+class CannotDeleteSuperuser(DomainError):
+    status = 403
+    message = "只有超级管理员可以删除超级管理员账户"

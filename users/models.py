@@ -40,7 +40,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     username = models.CharField(
         "用户名", max_length=150, unique=True, validators=[username_validator]
     )
-    email = models.EmailField("邮箱", max_length=254, blank=True)
+    email = models.EmailField("邮箱", max_length=254, unique=True)
     phone = models.CharField("手机号", max_length=20, blank=True)
     avatar = models.CharField("头像", max_length=255, blank=True)
     register_time = models.DateTimeField("注册时间", default=timezone.now)

@@ -1,3 +1,5 @@
+from django.db.models import Q
+
 from .exceptions import UserNotFound
 from .models import User
 
@@ -7,3 +9,34 @@ def user_get(*, user_id: int) -> User:
         return User.objects.get(pk=user_id)
     except User.DoesNotExist:
         raise UserNotFound(user_id) from None
+
+
+# The sort fields of the staff lists, by the name the front end sends.
+USER_SORT_FIELDS = {
+    "id": "id",
+    "username": "username",
+    "createTime": "create_time",
+    "registerTime": "register_time",
+    "updateTime": "update_time",
+    "lastLoginTime": "last_login",
+    "vipExpireTime": "vip_expire_time",
+}
+
+
+def user_list(*, keyword: str = "", sort: str = "createTime", descending: bool = True):
+    """Users for the staff lists: those whose username, email or phone contains `keyword`
+    (all when it is empty), in the order asked, ties by id."""
+    users = User.objects.all()
+    if keyword:
+        users = users.filter(
+            Q(username__icontains=keyword)
+            | Q(email__icontains=keyword)
+            | Q(phone__icontains=keyword)
+        )
+    sign = "-" if descending else ""
+    return users.order_by(f"{sign}{USER_SORT_FIELDS[sort]}", f"{sign}id")
+
+
+def username_taken(*, username: str) -> bool:
+    # Compared by the database, as the unique index compares (case-insensitively on MariaDB).
+    return User.objects.filter(username=username).exists()

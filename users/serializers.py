@@ -7,9 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import FlatSerializer, SiteDateTimeField
+from vipplatform.api import FlatSerializer, PageQuerySerializer, SiteDateTimeField
 
 from .models import User, UserStatus
+from .selectors import USER_SORT_FIELDS
 
 
 class UserSerializer(FlatSerializer):
@@ -35,8 +36,8 @@ class UserSerializer(FlatSerializer):
         return int(user.vip_active())
 
 
-class RegisterInput(serializers.Serializer):
-    username = serializers.RegexField(
+def username_field(**kwargs) -> serializers.RegexField:
+    return serializers.RegexField(
         r"^[\w.@+-]+\Z",
         min_length=3,
         max_length=20,
@@ -47,42 +48,126 @@ class RegisterInput(serializers.Serializer):
             "min_length": "用户名长度必须在3-20之间",
             "max_length": "用户名长度必须在3-20之间",
         },
+        **kwargs,
     )
-    password = serializers.CharField(
+
+
+def password_field(*, required_message: str = "密码不能为空", **kwargs) -> serializers.CharField:
+    return serializers.CharField(
         min_length=6,
         max_length=20,
         write_only=True,
         trim_whitespace=False,
         error_messages={
-            "required": "密码不能为空",
-            "blank": "密码不能为空",
+            "required": required_message,
+            "blank": required_message,
             "min_length": "密码长度必须在6-20之间",
             "max_length": "密码长度必须在6-20之间",
         },
+        **kwargs,
     )
-    email = serializers.EmailField(
+
+
+def email_field(**kwargs) -> serializers.EmailField:
+    return serializers.EmailField(
         max_length=254,
         error_messages={
             "required": "邮箱不能为空",
             "blank": "邮箱不能为空",
+            "null": "邮箱不能为空",
             "invalid": "邮箱格式不正确",
         },
+        **kwargs,
     )
-    phone = serializers.RegexField(
-        r"^\+?[0-9-]{5,20}\Z",
+
+
+def phone_field() -> serializers.RegexField:
+    """A mainland mobile number, as the front end checks it; blank or null for none."""
+    return serializers.RegexField(
+        r"^1[3-9]\d{9}\Z",
         required=False,
         allow_blank=True,
+        allow_null=True,
         error_messages={"invalid": "手机号格式不正确"},
     )
-    avatar = serializers.URLField(max_length=255, required=False, allow_blank=True)
+
+
+def avatar_field() -> serializers.RegexField:
+    """An http(s) URL or a file name on the site (the old rows hold `default_avatar.jpg`)."""
+    return serializers.RegexField(
+        r"^(https?://[^\s\"'<>]+|[\w./-]+)\Z",
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        error_messages={"invalid": "头像地址格式不正确", "max_length": "头像地址不能超过255个字符"},
+    )
+
+
+def validate_new_password(password: str, *, user: User, field: str) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError({field: list(exc.messages)}) from None
+
+
+class RegisterInput(serializers.Serializer):
+    username = username_field()
+    password = password_field()
+    email = email_field()
+    phone = phone_field()
+    avatar = avatar_field()
 
     def validate(self, attrs: dict) -> dict:
         candidate = User(username=attrs["username"], email=attrs["email"])
-        try:
-            password_validation.validate_password(attrs["password"], user=candidate)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        validate_new_password(attrs["password"], user=candidate, field="password")
+        attrs["phone"] = attrs.get("phone") or ""
+        attrs["avatar"] = attrs.get("avatar") or ""
         return attrs
+
+
+class CheckUsernameQuery(serializers.Serializer):
+    username = username_field()
+
+
+class ProfileInput(serializers.Serializer):
+    """The fields a member may change; any other field is ignored."""
+
+    email = email_field(required=False)
+    phone = phone_field()
+    avatar = avatar_field()
+
+
+class PasswordChangeInput(serializers.Serializer):
+    oldPassword = serializers.CharField(
+        max_length=128,
+        trim_whitespace=False,
+        error_messages={"required": "原密码不能为空", "blank": "原密码不能为空"},
+    )
+    newPassword = password_field(required_message="新密码不能为空")
+
+
+class UserListQuery(PageQuerySerializer):
+    sort = serializers.ChoiceField(
+        choices=list(USER_SORT_FIELDS),
+        default="createTime",
+        error_messages={"invalid_choice": "不支持的排序字段：{input}"},
+    )
+    direction = serializers.ChoiceField(
+        choices=["asc", "desc", "ASC", "DESC"],
+        default="desc",
+        error_messages={"invalid_choice": "排序方向只能是 asc 或 desc"},
+    )
+
+
+class UserSearchQuery(UserListQuery):
+    keyword = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="用户名、邮箱或手机号的一部分",
+    )
 
 
 class LoginInput(serializers.Serializer):
@@ -114,3 +199,17 @@ class VipUpdateInput(serializers.Serializer):
         if not apps.get_model("payments", "VipPlan").objects.filter(pk=value).exists():
             raise serializers.ValidationError("VIP类型不存在")
         return value
+
+
+class UserPage(serializers.Serializer):
+    """A page of users, as the payment paths page orders (for the schema)."""
+
+    content = UserSerializer(many=True)
+    totalElements = serializers.IntegerField()
+    totalPages = serializers.IntegerField()
+    number = serializers.IntegerField()
+    size = serializers.IntegerField()
+    numberOfElements = serializers.IntegerField()
+    first = serializers.BooleanField()
+    last = serializers.BooleanField()
+    empty = serializers.BooleanField()

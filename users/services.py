@@ -7,11 +7,26 @@ transaction, so concurrent grants serialise on the row and none is lost.
 import logging
 from datetime import datetime, timedelta
 
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
+from vipplatform.exceptions import DomainError
+
 from .backends import user_changed, users_changed
-from .exceptions import UsernameTaken, UserNotFound, VipExpiryInPast
+from .exceptions import (
+    AccountDisabled,
+    BadCredentials,
+    CannotDeleteSelf,
+    CannotDeleteSuperuser,
+    EmailTaken,
+    UsernameTaken,
+    UserNotFound,
+    VipExpiryInPast,
+    WrongOldPassword,
+)
 from .models import User, VipChangeKind, VipLedgerEntry
 
 logger = logging.getLogger(__name__)
@@ -190,14 +205,107 @@ def _ledger_expired(user_ids: list[int], *, now: datetime) -> None:
         )
 
 
+def _email_taken(email: str, *, other_than: int | None = None) -> bool:
+    return User.objects.filter(email__iexact=email).exclude(pk=other_than).exists()
+
+
 def user_register(
     *, username: str, password: str, email: str, phone: str = "", avatar: str = ""
 ) -> User:
     """A new, active, non-VIP user; the password is stored with Django's hasher."""
+    if User.objects.filter(username=username).exists():
+        raise UsernameTaken()
+    if _email_taken(email):
+        raise EmailTaken()
     try:
         with transaction.atomic():
             return User.objects.create_user(
                 username=username, password=password, email=email, phone=phone, avatar=avatar
             )
     except IntegrityError:
-        raise UsernameTaken() from None
+        # A concurrent registration took the name or the address between the checks and the
+        # INSERT: the unique constraints decide, and say which.
+        if User.objects.filter(username=username).exists():
+            raise UsernameTaken() from None
+        raise EmailTaken() from None
+
+
+def user_authenticate(request, *, username: str, password: str) -> User:
+    """The user these credentials log in, or why not: a disabled account is told apart only
+    when the password is right, so that the answer reveals nothing to a guesser."""
+    user = authenticate(request, username=username, password=password)
+    if user is not None:
+        return user
+    candidate = User.objects.filter(username=username).first()
+    if candidate is not None and not candidate.is_active and candidate.check_password(password):
+        raise AccountDisabled()
+    raise BadCredentials()
+
+
+_UNCHANGED = object()
+
+
+@transaction.atomic
+def user_update_profile(
+    *, user: User, email: str | None = None, phone=_UNCHANGED, avatar=_UNCHANGED
+) -> User:
+    """Change the contact fields a member may change: an email (unique) when given; a phone or
+    avatar when given, None or "" clearing it."""
+    user = _lock_user(user.pk)
+    if email is not None and email.lower() != user.email.lower():
+        if _email_taken(email, other_than=user.pk):
+            raise EmailTaken()
+        user.email = email
+    if phone is not _UNCHANGED:
+        user.phone = phone or ""
+    if avatar is not _UNCHANGED:
+        user.avatar = avatar or ""
+    try:
+        user.save(update_fields=["email", "phone", "avatar", "update_time"])
+    except IntegrityError:  # taken meanwhile: the unique index decides; this rolls back
+        raise EmailTaken() from None
+    logger.info("profile updated user=%s", user.pk)
+    return user
+
+
+@transaction.atomic
+def user_change_password(*, user: User, old_password: str, new_password: str) -> User:
+    """Set a new password after checking the old one and Django's password validators. Every
+    other session of the user ends (their session hash no longer matches); the caller keeps
+    its own with `update_session_auth_hash`."""
+    user = _lock_user(user.pk)
+    if not user.check_password(old_password):
+        raise WrongOldPassword()
+    try:
+        password_validation.validate_password(new_password, user=user)
+    except DjangoValidationError as exc:
+        raise DomainError(exc.messages[0], field="newPassword") from None
+    user.set_password(new_password)
+    user.save(update_fields=["password", "update_time"])
+    logger.info("password changed user=%s", user.pk)
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user_id: int, actor: User) -> bool:
+    """Delete an account, unless it has orders or VIP history: then it is disabled instead, so
+    that no payment and no ledger row ever loses its user. Answers whether it was deleted.
+
+    (Deleting also removes the user's rows in the other services' tables, which reference
+    `user` with ON DELETE CASCADE, as the old user service's delete did.)
+    """
+    if user_id == actor.pk:
+        raise CannotDeleteSelf()
+    user = _lock_user(user_id)
+    if user.is_superuser and not actor.is_superuser:
+        raise CannotDeleteSuperuser()
+    try:
+        with transaction.atomic():
+            user.delete()
+    except ProtectedError:  # orders and ledger rows protect their user
+        user.is_active = False
+        user.save(update_fields=["user_status", "update_time"])
+        logger.info("user=%s disabled instead of deleted (has payments) by %s", user_id, actor)
+        return False
+    logger.info("user=%s deleted by %s", user_id, actor)
+    return True

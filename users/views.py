@@ -5,7 +5,7 @@ from django.contrib.auth import login
 from django.shortcuts import redirect, render
 
 from . import services
-from .exceptions import UsernameTaken
+from .exceptions import EmailTaken, UsernameTaken
 from .forms import RegisterForm
 
 
@@ -20,8 +20,8 @@ def register(request):
                 password=form.cleaned_data["password1"],
                 email=form.cleaned_data["email"],
             )
-        except UsernameTaken as exc:
-            form.add_error("username", exc.message)
+        except (UsernameTaken, EmailTaken) as exc:
+            form.add_error(exc.field, exc.message)
         else:
             login(request, user)
             return redirect(settings.LOGIN_REDIRECT_URL)

@@ -8,6 +8,7 @@ Two response styles live side by side (see CONTRACT.md):
 
 import copy
 import logging
+import math
 from collections.abc import Iterator
 from http import HTTPStatus
 
@@ -15,7 +16,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -27,16 +28,38 @@ logger = logging.getLogger(__name__)
 ENVELOPE_PREFIX = "/api/users/"
 
 
+# The old user service's messages for the generic codes (CONTRACT.md's table). Domain errors
+# carry their own message and, where the old service declared one, their own business code.
+ENVELOPE_MESSAGES = {
+    HTTPStatus.UNAUTHORIZED: "未登录",
+    HTTPStatus.FORBIDDEN: "禁止访问",
+    HTTPStatus.NOT_FOUND: "资源不存在",
+    HTTPStatus.INTERNAL_SERVER_ERROR: "系统异常，请稍后重试",
+    HTTPStatus.SERVICE_UNAVAILABLE: "服务暂时不可用",
+}
+
+
+def is_envelope_path(path: str) -> bool:
+    return path.startswith(ENVELOPE_PREFIX)
+
+
 def error_body(
     *, path: str, status: int, message: str, fields: dict[str, str] | None = None
 ) -> dict:
-    """The contract's error body for a request to `path`."""
-    if path.startswith(ENVELOPE_PREFIX):
+    """The contract's error body for a request to `path` (on `/api/users/...`, `status` is the
+    business code)."""
+    if is_envelope_path(path):
         return {"code": status, "message": message, "data": None}
     body = {"error": message, "status": status, "timestamp": timezone.localtime().isoformat()}
     if fields:
         body["fields"] = fields
     return body
+
+
+def error_status(path: str, status: int) -> int:
+    """The HTTP status of an error: on `/api/users/...` always 200, the old service's protocol
+    that its front end is built on (it re-sends failed requests, and logs out on any 401)."""
+    return HTTPStatus.OK if is_envelope_path(path) else status
 
 
 def _flatten(detail, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -58,8 +81,9 @@ def exception_handler(exc, context) -> Response | None:
     request = context["request"]
     headers = {}
     fields = None
+    code = None
     if isinstance(exc, DomainError):
-        status, message = int(exc.status), exc.message
+        status, message, code = int(exc.status), exc.message, exc.code
         if exc.field:
             fields = {exc.field: exc.message}
     elif isinstance(exc, OperationalError | InterfaceError):
@@ -79,8 +103,16 @@ def exception_handler(exc, context) -> Response | None:
         if isinstance(exc, ValidationError):
             fields = dict(_flatten(exc.detail))
             message = next(iter(fields.values()), "请求参数无效")
+        elif isinstance(exc, Throttled):
+            message = f"请求过于频繁，请{math.ceil(exc.wait or 1)}秒后重试"
         else:
             message = str(getattr(exc, "detail", exc))
+    if is_envelope_path(request.path):
+        if not isinstance(exc, DomainError):
+            message = ENVELOPE_MESSAGES.get(status, message)
+        body = error_body(path=request.path, status=code or int(status), message=message)
+        headers.pop("WWW-Authenticate", None)  # it belongs to a 401, and this is a 200
+        return Response(body, status=HTTPStatus.OK, headers=headers)
     body = error_body(path=request.path, status=int(status), message=message, fields=fields)
     return Response(body, status=status, headers=headers)
 
@@ -90,16 +122,34 @@ def envelope(data=None, *, message: str = "success") -> Response:
     return Response({"code": HTTPStatus.OK, "message": message, "data": data})
 
 
+_envelope_schemas: dict[str, serializers.Serializer] = {}
+
+
 def envelope_schema(name: str, data: serializers.Field | None):
-    """The OpenAPI description of `envelope(data)` for drf-spectacular."""
-    return inline_serializer(
-        name=name,
-        fields={
-            "code": serializers.IntegerField(),
-            "message": serializers.CharField(),
-            "data": data if data is not None else serializers.JSONField(allow_null=True),
-        },
+    """The OpenAPI description of `envelope(data)` for drf-spectacular (one per name: the
+    schema's components are named by it)."""
+    if name not in _envelope_schemas:
+        if data is not None:  # an error's `data` is null
+            data = type(data)(*data._args, **{**data._kwargs, "allow_null": True})
+        _envelope_schemas[name] = inline_serializer(
+            name=name,
+            fields={
+                "code": serializers.IntegerField(help_text="业务码：200 成功，其他见接口说明"),
+                "message": serializers.CharField(),
+                "data": data if data is not None else serializers.JSONField(allow_null=True),
+            },
+        )
+    return _envelope_schemas[name]
+
+
+def envelope_responses(name: str, data: serializers.Field | None, **codes: str) -> dict:
+    """For drf-spectacular: a `/api/users/...` operation answers HTTP 200 only, `code` telling
+    success (200) from the errors it names (`codes`, keyed `c401="未登录"`)."""
+    errors = "; ".join(f"{key.removeprefix('c')} {text}" for key, text in codes.items())
+    description = "HTTP 200, always. `code` 200: success" + (
+        f"; otherwise {errors}" if errors else ""
     )
+    return {200: OpenApiResponse(envelope_schema(name, data), description=description)}
 
 
 def error_responses(serializer, descriptions: dict[int, str]):
@@ -153,15 +203,29 @@ class SiteDateTimeField(serializers.DateTimeField):
         return timezone.get_default_timezone()
 
 
-class EnvelopeErrorSerializer(serializers.Serializer):
-    code = serializers.IntegerField()
-    message = serializers.CharField()
-    data = serializers.JSONField(allow_null=True)
-
-
 class PageQuerySerializer(FlatSerializer):
-    page = serializers.IntegerField(min_value=0, default=0)
-    size = serializers.IntegerField(min_value=1, default=10)
+    # A page far past any table's end is refused rather than sent to the database as an OFFSET
+    # that overflows it.
+    page = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000_000,
+        default=0,
+        error_messages={
+            "invalid": "page必须是整数",
+            "min_value": "page不能小于0",
+            "max_value": "page不能大于10000000",
+            "max_string_length": "page必须是整数",
+        },
+    )
+    size = serializers.IntegerField(
+        min_value=1,
+        default=10,
+        error_messages={
+            "invalid": "size必须是整数",
+            "min_value": "size不能小于1",
+            "max_string_length": "size必须是整数",
+        },
+    )
 
 
 class SpringPagination(BasePagination):

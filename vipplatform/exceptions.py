@@ -9,6 +9,9 @@ class DomainError(Exception):
     status: int = HTTPStatus.BAD_REQUEST
     message: str = "请求无效"
     field: str | None = None  # the input field to blame, if any
+    # The old user service's business code (CONTRACT.md's table), answered on `/api/users/...`
+    # instead of the HTTP status; None: the status is the code.
+    code: int | None = None
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         self.message = message or self.message

@@ -1,14 +1,19 @@
 """Logging pieces: secrets never reach a log line, whatever the code above logs."""
 
 import logging
+import re
 
 from django.conf import settings
 
 REDACTED = "[redacted]"
+# The old front end sends passwords as query parameters (PUT /api/users/password?oldPassword=),
+# which access logs would otherwise keep.
+PASSWORD_PARAMETER = re.compile(r"((?:old|new)?password=)[^&\s\"']*", re.IGNORECASE)
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Replace the configured secrets (Django's key, the gateway secret) in every record."""
+    """Replace the configured secrets (Django's key, the gateway secret) and password query
+    parameters in every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         secrets = [
@@ -16,11 +21,10 @@ class RedactSecretsFilter(logging.Filter):
             for secret in (settings.SECRET_KEY, settings.PAYMENT_CALLBACK_SECRET)
             if secret and len(secret) >= 8
         ]
-        if secrets:
-            message = record.getMessage()
-            redacted = message
-            for secret in secrets:
-                redacted = redacted.replace(secret, REDACTED)
-            if redacted != message:
-                record.msg, record.args = redacted, None
+        message = record.getMessage()
+        redacted = PASSWORD_PARAMETER.sub(rf"\1{REDACTED}", message)
+        for secret in secrets:
+            redacted = redacted.replace(secret, REDACTED)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True

@@ -5,11 +5,11 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 
 from users.backends import cache_key as user_cache_key
 
-from .api import error_body
+from .views import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +32,7 @@ class DatabaseUnavailableMiddleware:
         message = "服务暂时不可用，请稍后重试"
         status = HTTPStatus.SERVICE_UNAVAILABLE
         if request.path.startswith("/api/"):
-            response = JsonResponse(
-                error_body(path=request.path, status=status, message=message),
-                status=status,
-                json_dumps_params={"ensure_ascii": False},
-            )
+            response = json_error(request, status, message)
         else:
             response = HttpResponse(
                 message, status=status, content_type="text/plain; charset=utf-8"

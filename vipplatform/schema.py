@@ -13,20 +13,40 @@ class AutoSchema(SpectacularAutoSchema):
 
 
 def add_common_error_responses(result, generator, request, public):
-    """Every operation can also answer 503 (database unavailable), and one with path
-    parameters 404 (a value the route does not match): say so, in the path's error format."""
+    """Every payment operation can also answer 503 (database unavailable), and one with path
+    parameters 404 (a value the route does not match): say so, in the payment error format.
+    `/api/users/...` answers HTTP 200 with the code in the body, errors included (its
+    operations describe their codes); only a path its routes do not match is an HTTP 404."""
+    not_found_envelope = {
+        "type": "object",
+        "properties": {
+            "code": {"type": "integer", "enum": [404]},
+            "message": {"type": "string"},
+            "data": {"nullable": True},
+        },
+    }
+    payment_error = {"$ref": "#/components/schemas/PaymentError"}
     for path, operations in result.get("paths", {}).items():
         if not path.startswith("/api/"):
             continue
-        component = "EnvelopeError" if path.startswith("/api/users/") else "PaymentError"
-        error = {
-            "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}
-            }
-        }
+        users = path.startswith("/api/users/")
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            responses.setdefault("503", {**error, "description": "数据库暂时不可用"})
+            if not users:
+                responses.setdefault(
+                    "503",
+                    {
+                        "content": {"application/json": {"schema": payment_error}},
+                        "description": "数据库暂时不可用",
+                    },
+                )
             if "{" in path:
-                responses.setdefault("404", {**error, "description": "资源不存在"})
+                schema = not_found_envelope if users else payment_error
+                responses.setdefault(
+                    "404",
+                    {
+                        "content": {"application/json": {"schema": schema}},
+                        "description": "路径不存在",
+                    },
+                )
     return result

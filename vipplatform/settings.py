@@ -170,6 +170,8 @@ REST_FRAMEWORK = {
         "order_create": env.str("THROTTLE_ORDER_CREATE", default="20/min"),
         "login_address": env.str("THROTTLE_LOGIN_ADDRESS", default="30/min"),
         "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="10/min"),
+        "check_username": env.str("THROTTLE_CHECK_USERNAME", default="60/min"),
+        "password_change": env.str("THROTTLE_PASSWORD_CHANGE", default="10/min"),
     },
     "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "DATETIME_FORMAT": "iso-8601",
@@ -234,5 +236,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # runserver's access lines, through the filter above (query strings may hold passwords)
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

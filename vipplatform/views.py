@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views import defaults
 
-from .api import error_body
+from .api import ENVELOPE_MESSAGES, error_body, error_status, is_envelope_path
 
 logger = logging.getLogger(__name__)
 
@@ -30,21 +30,30 @@ def readyz(request) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "up"})
 
 
-def _json_error(request, status: int, message: str) -> JsonResponse:
+def json_error(request, status: int, message: str) -> JsonResponse:
+    """An error of an API path outside DRF, in that path's format and HTTP status."""
+    if is_envelope_path(request.path):
+        message = ENVELOPE_MESSAGES.get(status, message)
     return JsonResponse(
         error_body(path=request.path, status=status, message=message),
-        status=status,
+        status=error_status(request.path, status),
         json_dumps_params={"ensure_ascii": False},
     )
 
 
 def page_not_found(request, exception):
+    # An unknown path answers HTTP 404 on every API family: no view is there to speak its
+    # protocol, and the old front end shows 请求的资源不存在 for it.
     if request.path.startswith("/api/"):
-        return _json_error(request, HTTPStatus.NOT_FOUND, "资源不存在")
+        return JsonResponse(
+            error_body(path=request.path, status=HTTPStatus.NOT_FOUND, message="资源不存在"),
+            status=HTTPStatus.NOT_FOUND,
+            json_dumps_params={"ensure_ascii": False},
+        )
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     if request.path.startswith("/api/"):
-        return _json_error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "服务器内部错误")
+        return json_error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "服务器内部错误")
     return defaults.server_error(request)

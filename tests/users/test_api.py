@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from users.models import User, VipChangeKind, VipLedgerEntry
 
 from ..factories import PASSWORD, UserFactory
+from ..helpers import envelope_error
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +38,17 @@ def test_registration_answers_the_user_in_the_envelope_and_hashes_the_password()
     assert check_password(PASSWORD, stored.password)
 
 
-def test_a_taken_username_is_409():
+def test_a_taken_username_is_code_1001():
     UserFactory(username="bob")
-    response = register(APIClient())
-    assert response.status_code == HTTPStatus.CONFLICT
-    assert response.json() == {"code": 409, "message": "用户名已存在", "data": None}
+    assert envelope_error(register(APIClient())) == (1001, "用户名已存在")
+    assert User.objects.count() == 1
+
+
+def test_a_taken_email_is_code_1002_whatever_its_case():
+    UserFactory(username="alice", email="bob@example.com")
+    response = register(APIClient(), email="BOB@example.com")
+    assert envelope_error(response) == (1002, "邮箱已被注册")
+    assert User.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -54,18 +61,19 @@ def test_a_taken_username_is_409():
         ({"email": "not-an-email"}, "邮箱格式不正确"),
         ({"email": ""}, "邮箱不能为空"),
         ({"username": "bad name!"}, "用户名只能包含字母、数字和 @/./+/-/_"),
+        ({"phone": "12345678901"}, "手机号格式不正确"),
+        ({"avatar": "javascript:alert(1)"}, "头像地址格式不正确"),
     ],
 )
-def test_bad_registrations_are_400_in_the_envelope(fields, message):
+def test_bad_registrations_are_code_400_in_the_envelope(fields, message):
     response = register(APIClient(), **fields)
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json() == {"code": 400, "message": message, "data": None}
+    assert envelope_error(response) == (400, message)
     assert not User.objects.exists()
 
 
 def test_a_common_password_is_refused():
     response = register(APIClient(), password="password")
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert envelope_error(response)[0] == 400
     assert not User.objects.exists()
 
 
@@ -80,7 +88,8 @@ def test_login_answers_the_session_and_a_fresh_csrf_cookie(user):
     )
     assert response.status_code == HTTPStatus.OK
     data = response.json()["data"]
-    assert data["sessionId"] == client.session.session_key
+    assert data["sessionId"] and client.session.session_key
+    assert data["sessionId"] != client.session.session_key  # the HttpOnly cookie stays secret
     assert data["user"]["username"] == user.username
     assert data["maxInactiveInterval"] == 1800
     assert parse_datetime(data["loginTime"]).tzinfo is not None
@@ -89,21 +98,34 @@ def test_login_answers_the_session_and_a_fresh_csrf_cookie(user):
     assert client.get("/api/users/login-status").json()["data"] is True
 
 
-def test_a_wrong_password_is_401(user):
+def test_a_wrong_password_is_code_1006(user):
     response = APIClient().post(
         "/api/users/login", {"username": user.username, "password": "wrong-one"}, format="json"
     )
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json() == {"code": 401, "message": "用户名或密码错误", "data": None}
+    assert envelope_error(response) == (1006, "用户名或密码错误")
+
+
+def test_an_unknown_username_is_code_1006_too():
+    response = APIClient().post(
+        "/api/users/login", {"username": "nobody", "password": PASSWORD}, format="json"
+    )
+    assert envelope_error(response) == (1006, "用户名或密码错误")
 
 
 def test_a_disabled_user_cannot_log_in(user):
     user.is_active = False
     user.save()
-    response = APIClient().post(
+    client = APIClient()
+    response = client.post(
         "/api/users/login", {"username": user.username, "password": PASSWORD}, format="json"
     )
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert envelope_error(response) == (1005, "账号已被禁用")
+    assert client.get("/api/users/login-status").json()["data"] is False
+    # Only the right password learns that the account exists and is disabled.
+    guess = client.post(
+        "/api/users/login", {"username": user.username, "password": "wrong-one"}, format="json"
+    )
+    assert envelope_error(guess) == (1006, "用户名或密码错误")
 
 
 def test_unsafe_requests_need_the_axios_csrf_header(user):
@@ -113,18 +135,22 @@ def test_unsafe_requests_need_the_axios_csrf_header(user):
     )
     token = login.cookies["XSRF-TOKEN"].value
 
-    refused = client.post("/api/users/logout")
-    assert refused.status_code == HTTPStatus.FORBIDDEN
-    assert refused.json()["code"] == HTTPStatus.FORBIDDEN
-    assert client.get("/api/users/login-status").json()["data"] is True
+    change = {"phone": "13900000000"}
+    refused = client.put("/api/users/profile", change, format="json")
+    assert envelope_error(refused) == (403, "禁止访问")
+    user.refresh_from_db()
+    assert user.phone == ""
 
-    accepted = client.post("/api/users/logout", headers={"X-XSRF-TOKEN": token})
-    assert accepted.status_code == HTTPStatus.OK
-    assert client.get("/api/users/login-status").json()["data"] is False
+    accepted = client.put(
+        "/api/users/profile", change, format="json", headers={"X-XSRF-TOKEN": token}
+    )
+    assert accepted.json()["code"] == HTTPStatus.OK
+    user.refresh_from_db()
+    assert user.phone == "13900000000"
 
 
 def test_current_user_is_401_for_visitors_and_the_user_otherwise(api, user):
-    assert APIClient().get("/api/users/current").status_code == HTTPStatus.UNAUTHORIZED
+    assert envelope_error(APIClient().get("/api/users/current")) == (401, "未登录")
     assert api.get("/api/users/current").json()["data"]["id"] == user.pk
 
 
@@ -137,10 +163,8 @@ def test_is_vip_reads_0_once_the_expiry_has_passed(api, user):
     assert api.get("/api/users/current").json()["data"]["isVip"] == 1
 
 
-def test_an_unknown_user_is_404_for_staff(staff_api):
-    response = staff_api.get("/api/users/999999")
-    assert response.status_code == HTTPStatus.NOT_FOUND
-    assert response.json() == {"code": 404, "message": "用户不存在", "data": None}
+def test_an_unknown_user_is_code_404_for_staff(staff_api):
+    assert envelope_error(staff_api.get("/api/users/999999")) == (404, "用户不存在")
 
 
 def test_an_unknown_path_under_the_api_is_a_json_404(api):
@@ -185,11 +209,12 @@ def test_an_expiry_with_an_offset_is_kept(staff_api, user, plans):
         ({"vipType": 1, "vipExpireTime": "tomorrow"}, None),
     ],
 )
-def test_bad_vip_updates_are_400_and_change_nothing(staff_api, user, plans, payload, message):
+def test_bad_vip_updates_are_code_400_and_change_nothing(staff_api, user, plans, payload, message):
     response = staff_api.put(f"/api/users/{user.pk}/vip", payload, format="json")
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    code, text = envelope_error(response)
+    assert code == 400
     if message:
-        assert response.json()["message"] == message
+        assert text == message
     user.refresh_from_db()
     assert (user.is_vip, user.vip_expire_time) == (False, None)
     assert not VipLedgerEntry.objects.exists()
@@ -212,6 +237,4 @@ def test_staff_revoke_vip(staff_api, staff, user):
 
 
 def test_vip_changes_for_an_unknown_user_are_404(staff_api, plans):
-    response = staff_api.delete("/api/users/999999/vip")
-    assert response.status_code == HTTPStatus.NOT_FOUND
-    assert response.json()["code"] == HTTPStatus.NOT_FOUND
+    assert envelope_error(staff_api.delete("/api/users/999999/vip"))[0] == 404
