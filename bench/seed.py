@@ -6,8 +6,15 @@ import time
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection
+from django.utils import timezone
 
 BENCH_PASSWORD = "bench-Passw0rd"
+
+
+def _now() -> str:
+    """SQL for now as the database stores it: wall-clock time in its TIME_ZONE."""
+    offset = timezone.now().astimezone(connection.timezone).utcoffset()
+    return f"(UTC_TIMESTAMP(6) + INTERVAL {int(offset.total_seconds())} SECOND)"
 
 
 def _execute(sql: str, params=()) -> None:
@@ -36,8 +43,8 @@ def seed_users(count: int, *, lapsed: bool = False) -> float:
         "INSERT INTO `user` (username, password, email, phone, avatar, register_time,"
         " user_status, is_vip, vip_expire_time, is_staff, is_superuser, create_time, update_time)"
         " SELECT CONCAT('bench', seq), %s, CONCAT('bench', seq, '@example.com'), '', '',"
-        " UTC_TIMESTAMP(6), 1, %s, IF(%s, UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE, NULL), 0, 0,"
-        f" UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM seq_1_to_{int(count)}",
+        f" {_now()}, 1, %s, IF(%s, {_now()} - INTERVAL 1 MINUTE, NULL), 0, 0,"
+        f" {_now()}, {_now()} FROM seq_1_to_{int(count)}",
         [password, lapsed, lapsed],
     )
     return time.perf_counter() - started
@@ -56,12 +63,8 @@ def seed_orders(count: int, *, pending: bool = False, prefix: str = "B") -> floa
         else "CASE WHEN seq %% 10 < 6 THEN 1 WHEN seq %% 10 < 8 THEN 3 "
         "WHEN seq %% 10 < 9 THEN 2 ELSE 0 END"
     )
-    created = (
-        "UTC_TIMESTAMP(6)" if pending else "UTC_TIMESTAMP(6) - INTERVAL (seq %% 7776000) SECOND"
-    )
-    expires = (
-        "UTC_TIMESTAMP(6) + INTERVAL 1 DAY" if pending else "c.create_time + INTERVAL 30 MINUTE"
-    )
+    created = f"{_now()}" if pending else f"{_now()} - INTERVAL (seq %% 7776000) SECOND"
+    expires = f"{_now()} + INTERVAL 1 DAY" if pending else "c.create_time + INTERVAL 30 MINUTE"
     _execute(
         "INSERT INTO vip_order (user_id, order_number, vip_type, plan_name, plan_days, amount,"
         " payment_method, status, create_time, pay_time, expire_time, qr_code_url,"
@@ -84,7 +87,7 @@ def seed_orders(count: int, *, pending: bool = False, prefix: str = "B") -> floa
 def make_overdue(prefix: str) -> None:
     """Move the deadline of the orders numbered with `prefix` into the past."""
     _execute(
-        "UPDATE vip_order SET expire_time = UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE"
+        f"UPDATE vip_order SET expire_time = {_now()} - INTERVAL 1 MINUTE"
         " WHERE order_number LIKE %s",
         [prefix + "%"],
     )

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from vipplatform.db import UnsignedAutoField
+
 
 class PaymentMethod(models.IntegerChoices):
     WECHAT = 0, "微信支付"
@@ -21,6 +23,7 @@ class OrderStatus(models.IntegerChoices):
 class VipPlan(models.Model):
     """A membership plan; its id is the `vipType` / `planId` code of the API."""
 
+    id = models.AutoField(primary_key=True)  # `vip_order.vip_type`, an INT on the site's table
     name = models.CharField("名称", max_length=50)
     days = models.PositiveIntegerField("天数")
     price = models.DecimalField("价格", max_digits=10, decimal_places=2)
@@ -57,17 +60,20 @@ class VipOrder(models.Model):
     order table before a LIMIT). `expire_time` is the payment deadline, not the membership's end.
     """
 
+    id = UnsignedAutoField(primary_key=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vip_orders"
     )
-    order_number = models.CharField("订单号", max_length=32, unique=True, default=new_order_number)
+    # 30 characters for the platform's orders; the site's old ones have 16 hex digits.
+    order_number = models.CharField("订单号", max_length=50, unique=True, default=new_order_number)
     plan = models.ForeignKey(
         VipPlan, on_delete=models.PROTECT, db_column="vip_type", verbose_name="套餐"
     )
     plan_name = models.CharField("套餐名称", max_length=50)
     plan_days = models.PositiveIntegerField("套餐天数")
     amount = models.DecimalField("金额", max_digits=10, decimal_places=2)
-    payment_method = models.IntegerField("支付方式", choices=PaymentMethod.choices)
+    # Null only on some of the site's old orders, which did not record it.
+    payment_method = models.IntegerField("支付方式", choices=PaymentMethod.choices, null=True)
     status = models.IntegerField("状态", choices=OrderStatus.choices, default=OrderStatus.PENDING)
     create_time = models.DateTimeField("创建时间", default=timezone.now)
     pay_time = models.DateTimeField("支付时间", null=True, blank=True)
@@ -114,7 +120,7 @@ class SandboxPayment(models.Model):
         SUCCESS = "SUCCESS", "成功"
         FAILED = "FAILED", "失败"
 
-    order_number = models.CharField("订单号", max_length=32, unique=True)
+    order_number = models.CharField("订单号", max_length=50, unique=True)
     result = models.CharField("结果", max_length=10, choices=Result.choices)
     amount = models.DecimalField("金额", max_digits=10, decimal_places=2)
     transaction_id = models.CharField("网关交易号", max_length=64, unique=True)

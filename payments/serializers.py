@@ -66,7 +66,7 @@ class OrderStatusOutput(FlatSerializer):
 class CallbackInput(FlatSerializer):
     SUCCESS, FAILED = "SUCCESS", "FAILED"
 
-    orderId = serializers.CharField(max_length=32, error_messages=_required("订单号不能为空"))
+    orderId = serializers.CharField(max_length=50, error_messages=_required("订单号不能为空"))
     status = serializers.ChoiceField(
         choices=[SUCCESS, FAILED], error_messages=_required("支付状态不能为空")
     )
@@ -90,7 +90,7 @@ class OrderResponse(FlatSerializer):
     vipType = serializers.IntegerField(source="plan_id")
     vipTypeName = serializers.CharField(source="plan_name")
     amount = serializers.DecimalField(label="金额", max_digits=10, decimal_places=2)
-    paymentMethod = serializers.IntegerField(source="payment_method")
+    paymentMethod = serializers.IntegerField(source="payment_method", allow_null=True)
     # Method fields, not callable sources: DRF inspects a callable's signature on every call.
     paymentMethodName = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
@@ -103,7 +103,10 @@ class OrderResponse(FlatSerializer):
     def get_status(self, order: VipOrder) -> int:
         return order.effective_status()
 
-    def get_paymentMethodName(self, order: VipOrder) -> str:
+    def get_paymentMethodName(self, order: VipOrder) -> str | None:
+        # Some of the site's old orders did not record a payment method.
+        if order.payment_method is None:
+            return None
         return PaymentMethod(order.payment_method).label
 
     def get_statusName(self, order: VipOrder) -> str:
@@ -133,7 +136,7 @@ class OrderSearchInput(PageQuerySerializer):
     }
 
     userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-    orderNumber = serializers.CharField(required=False, max_length=32, help_text="子串匹配")
+    orderNumber = serializers.CharField(required=False, max_length=50, help_text="子串匹配")
     vipType = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     paymentMethod = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
     status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)

@@ -5,6 +5,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from vipplatform.db import IntegerBooleanField, UnsignedAutoField
+
+DEFAULT_AVATAR = "default_avatar.jpg"  # the site's own default, for users without one
+
 
 class UserStatus(models.IntegerChoices):
     DISABLED = 0, "禁用"
@@ -29,7 +33,8 @@ class VipUserManager(UserManager.from_queryset(UserQuerySet)):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """The movie site's user, on the old `user` table.
+    """The movie site's user, on the site's `user` table (taken over in place, see
+    `docs/takeover.md`): its column types are the ones the site's other services read.
 
     `is_vip` and `vip_expire_time` are written only by `users.services`; read them through
     `vip_active`, which treats an expired membership as no membership.
@@ -37,12 +42,21 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     username_validator = UnicodeUsernameValidator()
 
+    id = UnsignedAutoField(primary_key=True)
     username = models.CharField(
-        "用户名", max_length=150, unique=True, validators=[username_validator]
+        "用户名", max_length=50, unique=True, validators=[username_validator]
     )
-    email = models.EmailField("邮箱", max_length=254, unique=True)
-    phone = models.CharField("手机号", max_length=20, blank=True)
-    avatar = models.CharField("头像", max_length=255, blank=True)
+    email = models.EmailField("邮箱", max_length=100, unique=True)
+    # Nullable as on the site's table, where users without a phone or avatar hold NULL.
+    phone = models.CharField("手机号", max_length=20, null=True, blank=True)  # noqa: DJ001
+    avatar = models.CharField(  # noqa: DJ001
+        "头像",
+        max_length=255,
+        null=True,
+        blank=True,
+        default=DEFAULT_AVATAR,
+        db_default=DEFAULT_AVATAR,
+    )
     register_time = models.DateTimeField("注册时间", default=timezone.now)
     last_login = models.DateTimeField(
         "最后登录时间", db_column="last_login_time", null=True, blank=True
@@ -50,7 +64,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     user_status = models.IntegerField(
         "用户状态", choices=UserStatus.choices, default=UserStatus.ACTIVE
     )
-    is_vip = models.BooleanField("VIP标记", default=False)
+    is_vip = IntegerBooleanField("VIP标记", default=False)
     vip_expire_time = models.DateTimeField("VIP到期时间", null=True, blank=True)
     is_staff = models.BooleanField("职员状态", default=False)
     create_time = models.DateTimeField("创建时间", auto_now_add=True)

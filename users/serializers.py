@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from vipplatform.api import FlatSerializer, PageQuerySerializer, SiteDateTimeField
 
-from .models import User, UserStatus
+from .models import DEFAULT_AVATAR, User, UserStatus
 from .selectors import USER_SORT_FIELDS
 
 
@@ -19,8 +19,8 @@ class UserSerializer(FlatSerializer):
     id = serializers.IntegerField(read_only=True)
     username = serializers.CharField(label="用户名", read_only=True)
     email = serializers.EmailField(label="邮箱", read_only=True)
-    phone = serializers.CharField(label="手机号", read_only=True)
-    avatar = serializers.CharField(label="头像", read_only=True)
+    phone = serializers.CharField(label="手机号", read_only=True, allow_null=True)
+    avatar = serializers.CharField(label="头像", read_only=True, allow_null=True)
     registerTime = SiteDateTimeField(source="register_time", read_only=True)
     lastLoginTime = SiteDateTimeField(source="last_login", allow_null=True, read_only=True)
     userStatus = serializers.ChoiceField(
@@ -121,8 +121,8 @@ class RegisterInput(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         candidate = User(username=attrs["username"], email=attrs["email"])
         validate_new_password(attrs["password"], user=candidate, field="password")
-        attrs["phone"] = attrs.get("phone") or ""
-        attrs["avatar"] = attrs.get("avatar") or ""
+        attrs["phone"] = attrs.get("phone") or None
+        attrs["avatar"] = attrs.get("avatar") or DEFAULT_AVATAR
         return attrs
 
 

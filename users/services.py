@@ -27,7 +27,7 @@ from .exceptions import (
     VipExpiryInPast,
     WrongOldPassword,
 )
-from .models import User, VipChangeKind, VipLedgerEntry
+from .models import DEFAULT_AVATAR, User, VipChangeKind, VipLedgerEntry
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,12 @@ def _email_taken(email: str, *, other_than: int | None = None) -> bool:
 
 
 def user_register(
-    *, username: str, password: str, email: str, phone: str = "", avatar: str = ""
+    *,
+    username: str,
+    password: str,
+    email: str,
+    phone: str | None = None,
+    avatar: str = DEFAULT_AVATAR,
 ) -> User:
     """A new, active, non-VIP user; the password is stored with Django's hasher."""
     if User.objects.filter(username=username).exists():
@@ -250,16 +255,16 @@ def user_update_profile(
     *, user: User, email: str | None = None, phone=_UNCHANGED, avatar=_UNCHANGED
 ) -> User:
     """Change the contact fields a member may change: an email (unique) when given; a phone or
-    avatar when given, None or "" clearing it."""
+    avatar when given, None or "" clearing it (the avatar back to the site's default)."""
     user = _lock_user(user.pk)
     if email is not None and email.lower() != user.email.lower():
         if _email_taken(email, other_than=user.pk):
             raise EmailTaken()
         user.email = email
     if phone is not _UNCHANGED:
-        user.phone = phone or ""
+        user.phone = phone or None
     if avatar is not _UNCHANGED:
-        user.avatar = avatar or ""
+        user.avatar = avatar or DEFAULT_AVATAR
     try:
         user.save(update_fields=["email", "phone", "avatar", "update_time"])
     except IntegrityError:  # taken meanwhile: the unique index decides; this rolls back

@@ -75,6 +75,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Datetimes are stored as wall-clock time in this zone, as every service of the site reads and
+# writes them (`serverTimezone=Asia/Shanghai`); Django converts on the way in and out.
+DATABASES["default"]["TIME_ZONE"] = env.str("DATABASE_TIME_ZONE", default="Asia/Shanghai")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"charset": "utf8mb4", "isolation_level": "read committed"}

@@ -2,7 +2,10 @@
 
 import django.utils.timezone
 import payments.models
+import payments.takeover
+import vipplatform.db
 from django.db import migrations, models
+from vipplatform.db import OnTakeover
 
 
 class Migration(migrations.Migration):
@@ -13,13 +16,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        OnTakeover(migrations.CreateModel(
             name='VipOrder',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_number', models.CharField(default=payments.models.new_order_number, max_length=32, unique=True, verbose_name='订单号')),
+                ('id', vipplatform.db.UnsignedAutoField(primary_key=True, serialize=False)),
+                ('order_number', models.CharField(default=payments.models.new_order_number, max_length=50, unique=True, verbose_name='订单号')),
                 ('amount', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='金额')),
-                ('payment_method', models.IntegerField(choices=[(0, '微信支付'), (1, '支付宝'), (2, '银行卡')], verbose_name='支付方式')),
+                ('payment_method', models.IntegerField(choices=[(0, '微信支付'), (1, '支付宝'), (2, '银行卡')], null=True, verbose_name='支付方式')),
                 ('status', models.IntegerField(choices=[(0, '待支付'), (1, '已支付'), (2, '已取消'), (3, '已过期')], default=0, verbose_name='状态')),
                 ('create_time', models.DateTimeField(default=django.utils.timezone.now, verbose_name='创建时间')),
                 ('pay_time', models.DateTimeField(blank=True, null=True, verbose_name='支付时间')),
@@ -34,11 +37,11 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'VIP订单',
                 'db_table': 'vip_order',
             },
-        ),
+        ), instead=payments.takeover.take_over_order_table),
         migrations.CreateModel(
             name='VipPlan',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.AutoField(primary_key=True, serialize=False)),
                 ('name', models.CharField(max_length=50, verbose_name='名称')),
                 ('days', models.PositiveIntegerField(verbose_name='天数')),
                 ('price', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='价格')),

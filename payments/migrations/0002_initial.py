@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+import payments.takeover
+from vipplatform.db import OnTakeover
 
 
 class Migration(migrations.Migration):
@@ -15,16 +17,17 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        # On the site's table `user_id` is there, with its foreign key to `user`.
+        OnTakeover(migrations.AddField(
             model_name='viporder',
             name='user',
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vip_orders', to=settings.AUTH_USER_MODEL),
-        ),
-        migrations.AddField(
+        )),
+        OnTakeover(migrations.AddField(
             model_name='viporder',
             name='plan',
             field=models.ForeignKey(db_column='vip_type', on_delete=django.db.models.deletion.PROTECT, to='payments.vipplan', verbose_name='套餐'),
-        ),
+        ), instead=payments.takeover.link_orders_to_plans),
         migrations.AddIndex(
             model_name='viporder',
             index=models.Index(fields=['user', 'create_time'], name='vip_order_user_created_idx'),

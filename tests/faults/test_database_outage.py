@@ -11,7 +11,7 @@ from django.db import connections
 
 from ..factories import PASSWORD, UserFactory
 from ..helpers import requires_mariadb
-from .conftest import ROOT, wait_until
+from ..servers import ROOT, wait_until
 
 pytestmark = [requires_mariadb, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

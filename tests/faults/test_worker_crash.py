@@ -20,7 +20,7 @@ from payments.models import NotificationOutcome, OrderStatus, PaymentNotificatio
 
 from ..factories import UserFactory, VipOrderFactory, VipPlanFactory
 from ..helpers import requires_mariadb
-from .conftest import wait_until
+from ..servers import wait_until
 
 pytestmark = [requires_mariadb, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

@@ -283,7 +283,7 @@ def test_a_matching_callback_amount_is_accepted(plans):
         {},
         {"orderId": "x"},
         {"orderId": "x", "status": "PAID"},
-        {"orderId": "x" * 40, "status": "SUCCESS"},
+        {"orderId": "x" * 51, "status": "SUCCESS"},
         {"orderId": ["x"], "status": "SUCCESS"},
     ],
 )

@@ -75,7 +75,7 @@ def test_profile_clears_the_phone_with_null(api, user):
     User.objects.filter(pk=user.pk).update(phone="13800000000")
     assert api.put("/api/users/profile", {"phone": None}, format="json").json()["code"] == 200
     user.refresh_from_db()
-    assert user.phone == ""
+    assert user.phone is None
 
 
 def test_keeping_ones_own_email_in_another_case_is_not_taken(api, user):

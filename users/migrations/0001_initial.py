@@ -4,8 +4,11 @@ import django.contrib.auth.validators
 import django.db.models.deletion
 import django.utils.timezone
 import users.models
+import users.takeover
+import vipplatform.db
 from django.conf import settings
 from django.db import migrations, models
+from vipplatform.db import OnTakeover
 
 
 class Migration(migrations.Migration):
@@ -18,20 +21,20 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        OnTakeover(migrations.CreateModel(
             name='User',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', vipplatform.db.UnsignedAutoField(primary_key=True, serialize=False)),
                 ('password', models.CharField(max_length=128, verbose_name='password')),
                 ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='用户名')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='邮箱')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='手机号')),
-                ('avatar', models.CharField(blank=True, max_length=255, verbose_name='头像')),
+                ('username', models.CharField(max_length=50, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='用户名')),
+                ('email', models.EmailField(max_length=100, unique=True, verbose_name='邮箱')),
+                ('phone', models.CharField(blank=True, max_length=20, null=True, verbose_name='手机号')),
+                ('avatar', models.CharField(blank=True, db_default='default_avatar.jpg', default='default_avatar.jpg', max_length=255, null=True, verbose_name='头像')),
                 ('register_time', models.DateTimeField(default=django.utils.timezone.now, verbose_name='注册时间')),
                 ('last_login', models.DateTimeField(blank=True, db_column='last_login_time', null=True, verbose_name='最后登录时间')),
                 ('user_status', models.IntegerField(choices=[(0, '禁用'), (1, '正常')], default=1, verbose_name='用户状态')),
-                ('is_vip', models.BooleanField(default=False, verbose_name='VIP标记')),
+                ('is_vip', vipplatform.db.IntegerBooleanField(default=False, verbose_name='VIP标记')),
                 ('vip_expire_time', models.DateTimeField(blank=True, null=True, verbose_name='VIP到期时间')),
                 ('is_staff', models.BooleanField(default=False, verbose_name='职员状态')),
                 ('create_time', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
@@ -47,7 +50,7 @@ class Migration(migrations.Migration):
             managers=[
                 ('objects', users.models.VipUserManager()),
             ],
-        ),
+        ), instead=users.takeover.take_over_user_table),
         migrations.CreateModel(
             name='VipLedgerEntry',
             fields=[

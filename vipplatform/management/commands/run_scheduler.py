@@ -1,9 +1,9 @@
 """The periodic jobs in one long-running process, for a single-host deployment.
 
 Payments are reconciled with the gateway every 5 minutes (before orders expire, so a paid
-order is found while it is still pending), orders are expired every minute, memberships every
-10 minutes, and failed VIP grants retried every 5 minutes, backing off (doubling up to an hour)
-while some keep failing. SIGTERM or SIGINT
+order is found while it is still pending), orders and memberships are expired every minute
+(the site's other services read only `is_vip`), and failed VIP grants retried every 5
+minutes, backing off (doubling up to an hour) while some keep failing. SIGTERM or SIGINT
 stops it between jobs. Those who prefer cron run the three commands instead (see the README).
 """
 
@@ -66,7 +66,8 @@ def default_jobs() -> list[Job]:
     return [
         Job("reconcile_payments", reconcile_payments, interval=300),
         Job("expire_orders", expire_orders, interval=60),
-        Job("expire_vips", expire_vips, interval=600),
+        # Every minute: the site's other services read only `is_vip`, not the expiry.
+        Job("expire_vips", expire_vips, interval=60),
         Job("retry_vip_grants", retry_vip_grants, interval=300, max_interval=3600),
     ]
 

@@ -1,0 +1,333 @@
+"""Taking over the movie site's database in place, as an operator would: the site's schema
+loaded into MariaDB, rows added as the old services wrote them, then `manage.py migrate`.
+Then the platform is served on that database and used as the old users would use it."""
+
+import http.cookiejar
+import json
+import os
+import re
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ..helpers import requires_mariadb
+from ..servers import ROOT, Gunicorn
+from . import sitedb
+
+pytestmark = requires_mariadb
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# (id, username, password as typed, email, phone, is_vip, vip_expire_time, user_status)
+OLD_USERS = [
+    (1, "alice", "alice-pass-1", "alice@example.com", "13800000001", 1, "2099-12-31 23:59:59", 1),
+    (2, "bob", "bob123456", "bob@example.com", None, 0, None, None),
+    (3, "carol", "carol-pw", "carol@example.com", None, 1, "2020-01-01 08:00:00", 1),
+    (5, "dave", "dave-admin", "dave@example.com", "13900000005", None, None, 1),
+    (8, "erin", "erin-pass", "erin@example.com", None, 0, None, 0),
+]
+# (id, user, number, vip_type, amount, method, status, created, paid, deadline, qr code)
+OLD_ORDERS = [
+    (1, 1, "1a2b3c4d5e6f7a8b", 3, "328.00", 0, 1, "2024-05-01 10:00:00", "2024-05-01 10:01:00",
+     "2024-05-01 10:30:00", "http://old.example/qr/1"),
+    (2, 2, "9f8e7d6c5b4a3f2e", 1, "29.90", 1, 0, "2024-06-01 12:00:00", None,
+     "2024-06-01 12:30:00", "http://old.example/qr/2"),
+    (3, 2, "00ff00ff00ff00ff", 2, "88.00", None, None, "2024-06-02 09:00:00", None, None, None),
+    (6, 3, "abcdefabcdef0123", 1, "29.90", 0, 2, "2024-07-01 18:00:00", None,
+     "2024-07-01 18:30:00", "http://old.example/qr/6"),
+]  # fmt: skip
+
+
+def add_old_rows(connection) -> None:
+    cursor = connection.cursor()
+    cursor.executemany(
+        "INSERT INTO `user` (id, username, password, email, phone, is_vip, vip_expire_time, "
+        "user_status, register_time, create_time, update_time) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '2023-03-01 09:00:00', "
+        "'2023-03-01 09:00:00', '2024-01-02 03:04:05')",
+        OLD_USERS,
+    )
+    cursor.executemany(
+        "INSERT INTO vip_order (id, user_id, order_number, vip_type, amount, payment_method, "
+        "status, create_time, pay_time, expire_time, qr_code_url) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        OLD_ORDERS,
+    )
+    sitedb.run_script(
+        connection,
+        "INSERT INTO movie (id, title) VALUES (1, '霸王别姬');"
+        "INSERT INTO role (id, name, status) VALUES (1, 'ADMIN', 1);"
+        "INSERT INTO user_role (user_id, role_id) VALUES (5, 1);"
+        "INSERT INTO comment (user_id, movie_id, content) VALUES (1, 1, '好看');"
+        "INSERT INTO feedback (user_id, content) VALUES (2, '希望多上新片');"
+        "INSERT INTO vip_movie_view_count (user_id, movie_id, view_count) VALUES (1, 1, 3);"
+        "INSERT INTO user_favorite (user_id, movie_id) VALUES (3, 1);",
+    )
+
+
+@pytest.fixture(scope="module")
+def site():
+    name = f"site_takeover_{os.getpid()}"
+    connection = sitedb.create(name)
+    add_old_rows(connection)
+    others = [t for t in sitedb.tables(connection) if t not in sitedb.TAKEN_OVER]
+    before = SimpleNamespace(
+        checksums=sitedb.checksums(connection, others),
+        definitions={t: sitedb.show_create(connection, t) for t in sitedb.TAKEN_OVER},
+    )
+    result, _seconds = sitedb.migrate(name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "takeover-tables.sql").write_text(
+        "".join(
+            f"-- {t} before\n{before.definitions[t]};\n\n"
+            f"-- {t} after\n{sitedb.show_create(connection, t)};\n\n"
+            for t in sitedb.TAKEN_OVER
+        )
+    )
+    yield SimpleNamespace(
+        name=name, db=connection, others=others, before=before, output=result.stdout
+    )
+    connection.close()
+    sitedb.drop(name)
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYMENT_", "DJANGO_"))}
+    env.update(
+        DATABASE_URL=sitedb.url(site.name),
+        DJANGO_DEBUG="true",
+        PAYMENT_SANDBOX="true",
+        PAYMENT_SANDBOX_DELIVERY="false",
+        LOG_LEVEL="WARNING",
+    )
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    gunicorn = Gunicorn(workers=1, env=env)
+    yield gunicorn
+    gunicorn.stop()
+
+
+class Browser:
+    """Cookies, the CSRF token echoed as axios does, JSON or form posts, no redirects."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
+        )
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.jar if c.name == name), None)
+
+    def request(self, method: str, path: str, *, json_body=None, form=None):
+        headers = {"Referer": self.base + "/"}
+        data = None
+        if json_body is not None:
+            data, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+        elif form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookie("XSRF-TOKEN"):
+            headers["X-XSRF-TOKEN"] = self.cookie("XSRF-TOKEN")
+        request = urllib.request.Request(self.base + path, data, headers, method=method)
+        try:
+            response = self.opener.open(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            response = error
+        body = response.read().decode()
+        return response.status, response.headers, body
+
+    def api(self, method: str, path: str, body=None):
+        status, _, text = self.request(method, path, json_body=body)
+        return status, json.loads(text)
+
+    def form_login(self, path: str, username: str, password: str) -> tuple[int, str]:
+        _, _, page = self.request("GET", path)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        status, headers, _ = self.request(
+            "POST",
+            path,
+            form={"csrfmiddlewaretoken": token, "username": username, "password": password},
+        )
+        return status, headers.get("Location", "")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def shanghai(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(SHANGHAI)
+
+
+def test_migrate_takes_over_the_site_database_and_says_what_it_does(site):
+    assert re.search(r"passwords hashed: 5/5 in [0-9.]+ s", site.output)
+
+
+def test_every_row_and_id_of_the_two_tables_is_kept(site):
+    users = sitedb.fetch(site.db, "SELECT id, username, email, phone FROM `user` ORDER BY id")
+    assert users == [(u[0], u[1], u[3], u[4]) for u in OLD_USERS]
+    orders = sitedb.fetch(
+        site.db, "SELECT id, user_id, order_number, vip_type, amount FROM vip_order ORDER BY id"
+    )
+    assert [(o[0], o[1], o[2], o[3], str(o[4])) for o in orders] == [o[:5] for o in OLD_ORDERS]
+
+
+def test_the_other_21_tables_are_untouched_and_their_keys_to_user_hold(site):
+    assert len(site.others) == 21
+    assert sitedb.checksums(site.db, site.others) == site.before.checksums
+    for child in sitedb.USER_CHILDREN:
+        orphans = sitedb.fetch(
+            site.db,
+            f"SELECT COUNT(*) FROM `{child}` c LEFT JOIN `user` u ON c.user_id = u.id "
+            "WHERE u.id IS NULL",
+        )
+        assert orphans == [(0,)], child
+    foreign_keys = sitedb.fetch(
+        site.db,
+        "SELECT TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE "
+        "WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = 'user' "
+        "AND REFERENCED_COLUMN_NAME = 'id'",
+    )
+    assert set(sitedb.USER_CHILDREN) <= {row[0] for row in foreign_keys}
+
+
+def test_the_columns_other_services_read_keep_their_meaning(site):
+    user = sitedb.columns(site.db, "user")
+    assert user["id"] == ("int(10) unsigned", "NO")
+    assert user["is_vip"] == ("int(11)", "NO")
+    assert user["vip_expire_time"][0].startswith("datetime")
+    unique = sitedb.fetch(
+        site.db,
+        "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
+        "AND TABLE_NAME = 'user' AND NON_UNIQUE = 0",
+    )
+    assert {"id", "username", "email"} <= {row[0] for row in unique}
+    # Wall-clock times as the other services wrote and read them, not moved to UTC.
+    assert sitedb.fetch(site.db, "SELECT vip_expire_time FROM `user` WHERE id = 1") == [
+        (datetime(2099, 12, 31, 23, 59, 59),)
+    ]
+    # NULLs the old service left are values the platform and `is_vip` readers understand.
+    assert sitedb.fetch(site.db, "SELECT id, is_vip, user_status FROM `user` ORDER BY id") == [
+        (1, 1, 1), (2, 0, 1), (3, 1, 1), (5, 0, 1), (8, 0, 0),
+    ]  # fmt: skip
+
+
+def test_a_fresh_database_gets_the_same_columns(site):
+    name = f"site_fresh_{os.getpid()}"
+    fresh = sitedb.create(name, schema=False)
+    try:
+        result, _ = sitedb.migrate(name)
+        assert result.returncode == 0, result.stderr
+        for table in sitedb.TAKEN_OVER:
+            assert sitedb.columns(fresh, table) == sitedb.columns(site.db, table), table
+    finally:
+        fresh.close()
+        sitedb.drop(name)
+
+
+def test_no_plain_text_password_survives(site):
+    stored = dict(sitedb.fetch(site.db, "SELECT id, password FROM `user`"))
+    for pk, _name, password, *_ in OLD_USERS:
+        assert stored[pk] != password
+        assert stored[pk].startswith("pbkdf2_sha256$10000$")
+        assert password not in stored[pk]
+
+
+def test_old_users_log_in_with_their_old_password_through_the_api(site, server):
+    browser = Browser(server.url)
+    status, body = browser.api(
+        "POST", "/api/users/login", {"username": "alice", "password": "alice-pass-1"}
+    )
+    assert (status, body["code"]) == (200, 200)
+    user = body["data"]["user"]
+    assert (user["id"], user["isVip"], user["phone"]) == (1, 1, "13800000001")
+    assert shanghai(user["vipExpireTime"]) == datetime(2099, 12, 31, 23, 59, 59, tzinfo=SHANGHAI)
+    # The first login brings the hash to full strength.
+    (hashed,) = sitedb.fetch(site.db, "SELECT password FROM `user` WHERE id = 1")[0]
+    assert hashed.startswith("pbkdf2_sha256$1000000$")
+    wrong = browser.api("POST", "/api/users/login", {"username": "bob", "password": "bob12345"})
+    assert wrong[1]["code"] == 1006
+    disabled = browser.api(
+        "POST", "/api/users/login", {"username": "erin", "password": "erin-pass"}
+    )
+    assert disabled[1]["code"] == 1005
+
+
+def test_old_users_log_in_on_the_vip_page_and_staff_in_the_admin(site, server):
+    assert Browser(server.url).form_login("/accounts/login/", "bob", "bob123456") == (302, "/vip/")
+    site.db.cursor().execute("UPDATE `user` SET is_staff = 1 WHERE id = 5")
+    status, location = Browser(server.url).form_login(
+        "/admin/login/?next=/admin/", "dave", "dave-admin"
+    )
+    assert (status, location) == (302, "/admin/")
+
+
+def test_old_orders_are_listed_and_read_through_the_api(site, server):
+    browser = Browser(server.url)
+    browser.api("POST", "/api/users/login", {"username": "bob", "password": "bob123456"})
+    status, page = browser.api("GET", "/api/payment/users/2/orders?page=0&size=10")
+    assert status == 200
+    listed = {o["orderNumber"]: o for o in page["content"]}
+    assert set(listed) == {"9f8e7d6c5b4a3f2e", "00ff00ff00ff00ff"}
+    pending_past_deadline = listed["9f8e7d6c5b4a3f2e"]
+    assert (pending_past_deadline["status"], pending_past_deadline["statusName"]) == (3, "已过期")
+    assert (pending_past_deadline["vipTypeName"], pending_past_deadline["amount"]) == (
+        "月度会员",
+        29.9,
+    )
+    no_method = listed["00ff00ff00ff00ff"]
+    assert (no_method["paymentMethod"], no_method["vipTypeName"]) == (None, "季度会员")
+    assert shanghai(no_method["expireTime"]) == datetime(2024, 6, 2, 9, 30, tzinfo=SHANGHAI)
+    status, order = browser.api("GET", "/api/payment/orders/by-number/9f8e7d6c5b4a3f2e")
+    assert (status, order["id"], order["createTime"][:19]) == (200, 2, "2024-06-01T12:00:00")
+    status, poll = browser.api("GET", "/api/payment/status/9f8e7d6c5b4a3f2e")
+    assert (status, poll["status"]) == (200, 3)
+
+
+def test_a_payment_on_the_taken_over_database_writes_wall_clock_time(site, server):
+    browser = Browser(server.url)
+    browser.api("POST", "/api/users/login", {"username": "bob", "password": "bob123456"})
+    browser.api("GET", "/api/users/current")  # the XSRF-TOKEN cookie
+    status, order = browser.api(
+        "POST",
+        "/api/payment/generate-qrcode",
+        {"userId": 2, "planId": 1, "amount": 29.9, "paymentMethod": 0},
+    )
+    assert status == 200, order
+    paid = browser.api(
+        "POST", "/api/payment/callback", {"orderId": order["orderId"], "status": "SUCCESS"}
+    )
+    assert paid == (200, {"orderId": order["orderId"], "status": 1})
+    ((is_vip, expiry),) = sitedb.fetch(
+        site.db, "SELECT is_vip, vip_expire_time FROM `user` WHERE id = 2"
+    )
+    wall_clock = datetime.now(SHANGHAI).replace(tzinfo=None) + timedelta(days=30)
+    assert is_vip == 1
+    assert abs(expiry - wall_clock) < timedelta(minutes=2)
+
+
+def test_a_user_registered_by_the_platform_is_referenced_by_the_site_tables(site, server):
+    _, body = Browser(server.url).api(
+        "POST",
+        "/api/users/register",
+        {"username": "newcomer", "password": "New-member-1", "email": "new@example.com"},
+    )
+    assert body["code"] == 200, body
+    new_id = body["data"]["id"]
+    assert new_id > 8  # after the site's own ids
+    sitedb.run_script(
+        site.db,
+        f"INSERT INTO user_role (user_id, role_id) VALUES ({new_id}, 1);"
+        f"INSERT INTO comment (user_id, movie_id, content) VALUES ({new_id}, 1, '新来的');",
+    )
+    assert sitedb.fetch(site.db, f"SELECT COUNT(*) FROM comment WHERE user_id = {new_id}") == [(1,)]
+    (avatar,) = sitedb.fetch(site.db, f"SELECT avatar FROM `user` WHERE id = {new_id}")[0]
+    assert avatar == "default_avatar.jpg"
