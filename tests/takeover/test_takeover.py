@@ -263,11 +263,14 @@ def test_old_users_log_in_with_their_old_password_through_the_api(site, server):
 
 def test_old_users_log_in_on_the_vip_page_and_staff_in_the_admin(site, server):
     assert Browser(server.url).form_login("/accounts/login/", "bob", "bob123456") == (302, "/vip/")
-    site.db.cursor().execute("UPDATE `user` SET is_staff = 1 WHERE id = 5")
-    status, location = Browser(server.url).form_login(
-        "/admin/login/?next=/admin/", "dave", "dave-admin"
-    )
+    site.db.cursor().execute("UPDATE `user` SET is_staff = 1, is_superuser = 1 WHERE id = 5")
+    staff = Browser(server.url)
+    status, location = staff.form_login("/admin/login/?next=/admin/", "dave", "dave-admin")
     assert (status, location) == (302, "/admin/")
+    # The old orders in the admin's list, the pending one past its deadline as expired.
+    status, _, page = staff.request("GET", "/admin/payments/viporder/?q=9f8e7d6c5b4a3f2e")
+    assert status == 200
+    assert "9f8e7d6c5b4a3f2e" in page and "已过期" in page
 
 
 def test_old_orders_are_listed_and_read_through_the_api(site, server):
