@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from vipplatform.api import PaymentErrorSerializer, SpringPagination, error_responses
 from vipplatform.exceptions import NotFound
 from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
-from vipplatform.throttling import OrderCreateThrottle
+from vipplatform.throttling import OrderCreateThrottle, RefusedNotificationThrottle
 
 from . import notifications, selectors, services
 from .cache import cache_key, order_status_get
@@ -35,6 +35,7 @@ _errors = error_responses(
         403: "无权访问",
         404: "订单不存在",
         409: "订单状态冲突",
+        413: "回调请求体过大（不保存）",
         429: "请求过于频繁",
     },
 )
@@ -69,7 +70,6 @@ class GenerateQrCodeView(APIView):
             plan_id=data["planId"],
             amount=data["amount"],
             payment_method=data["paymentMethod"],
-            base_url=request.build_absolute_uri("/"),
         )
         return Response(GenerateQrCodeOutput(order).data)
 
@@ -102,15 +102,17 @@ class PaymentCallbackView(APIView):
     @extend_schema(
         summary="支付网关回调",
         request=CallbackInput,
-        responses={200: CallbackOutput, **_errors(400, 401, 404)},
+        responses={200: CallbackOutput, **_errors(400, 401, 404, 413)},
     )
     def post(self, request):
+        refusals = RefusedNotificationThrottle()
         notification = notifications.notification_receive(
-            body=request.body, headers=request.headers, remote_addr=request.META.get("REMOTE_ADDR")
+            body=request.body,
+            headers=request.headers,
+            remote_addr=request.META.get("REMOTE_ADDR"),
+            may_record_refusal=lambda: refusals.allow_request(request, self),
         )
-        order, _ = notifications.notification_process(
-            notification, body=request.body, headers=request.headers
-        )
+        order, _ = notifications.notification_process(notification, body=request.body)
         return Response({"orderId": order.order_number, "status": order.status})
 
 

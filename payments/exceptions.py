@@ -22,3 +22,8 @@ class OrderNotPending(Conflict):
 class InvalidSignature(DomainError):
     status = 401
     message = "回调签名无效"
+
+
+class NotificationTooLarge(DomainError):
+    status = 413
+    message = "回调请求体过大"

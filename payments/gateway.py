@@ -30,6 +30,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from vipplatform.links import site_url
+
 from .exceptions import InvalidSignature, OrderNotFound, OrderNotPending
 from .models import OrderStatus, SandboxPayment, VipOrder
 
@@ -65,7 +67,7 @@ def qr_code_svg(data: str) -> bytes:
 class PaymentGateway:
     """What the platform needs from a payment provider."""
 
-    def payment_link(self, order: VipOrder, *, base_url: str) -> str:
+    def payment_link(self, order: VipOrder) -> str:
         """The link the payer's phone opens (the QR code's content)."""
         raise NotImplementedError
 
@@ -81,8 +83,8 @@ class PaymentGateway:
 
 
 class SandboxGateway(PaymentGateway):
-    def payment_link(self, order: VipOrder, *, base_url: str) -> str:
-        return base_url.rstrip("/") + reverse("sandbox-checkout", args=[order.order_number])
+    def payment_link(self, order: VipOrder) -> str:
+        return site_url(reverse("sandbox-checkout", args=[order.order_number]))
 
     def verify_notification(self, *, body: bytes, headers, now: float | None = None) -> bool | None:
         secret = settings.PAYMENT_CALLBACK_SECRET
@@ -92,7 +94,7 @@ class SandboxGateway(PaymentGateway):
         signature = headers.get(SIGNATURE_HEADER, "")
         if not timestamp or not signature:
             raise InvalidSignature("缺少回调签名")
-        if not (timestamp.isascii() and timestamp.isdigit()):
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise InvalidSignature("回调时间戳无效")
         now = time.time() if now is None else now
         if abs(now - int(timestamp)) > settings.PAYMENT_CALLBACK_MAX_SKEW_SECONDS:

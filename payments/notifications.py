@@ -8,7 +8,10 @@ transaction, so it survives when the processing rolls back.
 import json
 import logging
 import traceback
+from collections.abc import Callable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ParseError, ValidationError
@@ -16,13 +19,15 @@ from rest_framework.exceptions import ParseError, ValidationError
 from vipplatform.exceptions import DomainError
 
 from . import services
-from .exceptions import InvalidSignature
+from .exceptions import InvalidSignature, NotificationTooLarge
 from .gateway import SIGNATURE_HEADER, TIMESTAMP_HEADER, get_gateway
 from .models import NotificationOutcome, PaymentNotification, VipOrder
 from .serializers import CallbackInput
 
 logger = logging.getLogger(__name__)
 
+# What is kept of a refused notification's body: enough to see what was tried.
+REFUSED_BODY_KEPT = 1_000
 # What is worth keeping of a notification's headers; never cookies or credentials.
 KEPT_HEADERS = (
     "Content-Type",
@@ -35,37 +40,70 @@ KEPT_HEADERS = (
 )
 
 
-def notification_receive(*, body: bytes, headers, remote_addr: str) -> PaymentNotification:
+def notification_receive(
+    *, body: bytes, headers, remote_addr: str, may_record_refusal: Callable[[], bool]
+) -> PaymentNotification:
+    """Verify a notification's signature, then record it.
+
+    What a real gateway sends is always kept whole: it is verified (or, in sandbox mode,
+    unsigned and accepted), a few kilobytes, and stored before it is processed. An anonymous
+    sender cannot grow the table without bound:
+    - a body over `PAYMENT_NOTIFICATION_MAX_BYTES` is refused (413) and not stored;
+    - a refused one (bad or missing signature) keeps only the first `REFUSED_BODY_KEPT`
+      characters of its body, and only while `may_record_refusal()` allows (a limit per
+      address); past it, the refusal is logged, not stored;
+    - refused records are deleted after `PAYMENT_NOTIFICATION_RETENTION_DAYS`
+      (`prune_notifications`).
+    Raises `InvalidSignature` for a refused one.
+    """
+    if len(body) > settings.PAYMENT_NOTIFICATION_MAX_BYTES:
+        logger.warning(
+            "notification of %s bytes from %s refused, not stored", len(body), remote_addr
+        )
+        raise NotificationTooLarge()
     text = body.decode("utf-8", "replace")
-    return PaymentNotification.objects.create(
-        remote_addr=(remote_addr or "")[:64],
-        headers={name: headers[name][:500] for name in KEPT_HEADERS if name in headers},
-        body=text,
-        order_number=_order_number_of(text),
-    )
+    record = {
+        "remote_addr": (remote_addr or "")[:64],
+        "headers": {name: headers[name][:500] for name in KEPT_HEADERS if name in headers},
+        "order_number": _order_number_of(text),
+    }
+    try:
+        verified = get_gateway().verify_notification(body=body, headers=headers)
+    except InvalidSignature as exc:
+        if may_record_refusal():
+            PaymentNotification.objects.create(
+                **record,
+                body=text[:REFUSED_BODY_KEPT],
+                verified=False,
+                outcome=NotificationOutcome.REFUSED,
+                detail=exc.message,
+                processed_at=timezone.now(),
+            )
+        else:
+            logger.warning("refused notification from %s not stored: over the limit", remote_addr)
+        raise
+    return PaymentNotification.objects.create(**record, body=text, verified=verified)
 
 
 def _order_number_of(text: str) -> str:
     """The order number, if the body says one, for searching; the body may be anything."""
     try:
         order_number = json.loads(text).get("orderId")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return ""
     return order_number[:64] if isinstance(order_number, str) else ""
 
 
 def notification_process(
-    notification: PaymentNotification, *, body: bytes, headers=None
+    notification: PaymentNotification, *, body: bytes
 ) -> tuple[VipOrder, NotificationOutcome]:
-    """Verify (when `headers` are given), parse and apply a stored notification.
+    """Parse and apply a stored (verified) notification.
 
-    Raises what the callback answers with (`InvalidSignature`, a validation error, a domain
-    error) after recording the refusal; anything unexpected is recorded as an error, with its
-    traceback, and raised again.
+    Raises what the callback answers with (a validation error, a domain error) after recording
+    the refusal; anything unexpected is recorded as an error, with its traceback, and raised
+    again.
     """
     try:
-        if headers is not None:
-            notification.verified = get_gateway().verify_notification(body=body, headers=headers)
         params = CallbackInput(data=_parse(body))
         params.is_valid(raise_exception=True)
         data = params.validated_data
@@ -82,9 +120,6 @@ def notification_process(
                 transaction_id=data.get("transactionId", ""),
             )
             _save_outcome(notification, outcome, "")
-    except InvalidSignature as exc:
-        _record(notification, NotificationOutcome.REFUSED, exc.message, verified=False)
-        raise
     except (DomainError, ValidationError, ParseError) as exc:
         detail = (
             exc.message
@@ -104,6 +139,8 @@ def _parse(body: bytes):
         return json.loads(body)
     except ValueError as exc:
         raise ParseError(f"JSON parse error - {exc}") from None
+    except RecursionError:
+        raise ParseError("JSON 嵌套层级过深") from None
 
 
 def _save_outcome(
@@ -128,3 +165,13 @@ def _record(notification: PaymentNotification, outcome, detail: str, **kwargs) -
         logger.error(
             "could not record notification %s outcome %s: %s", notification.pk, outcome, exc
         )
+
+
+def notifications_prune() -> int:
+    """Delete refused notifications (failed signature checks) past their retention; answers
+    how many. Verified notifications are the record of real payments and stay."""
+    cutoff = timezone.now() - timedelta(days=settings.PAYMENT_NOTIFICATION_RETENTION_DAYS)
+    deleted, _ = PaymentNotification.objects.filter(verified=False, received_at__lt=cutoff).delete()
+    if deleted:
+        logger.info("deleted %s refused notifications older than %s", deleted, cutoff)
+    return deleted

@@ -15,6 +15,8 @@ from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from vipplatform.links import site_url
+
 from .cache import order_status_changed
 from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
 from .gateway import get_gateway
@@ -30,13 +32,13 @@ def order_create(
     plan_id: int,
     amount: Decimal,
     payment_method: int,
-    base_url: str,
 ) -> VipOrder:
     """Open a pending order for a plan at the plan's price, for an existing `user`.
 
     `amount` is what the buyer was shown; it must equal the plan's price, so a stale page or a
-    tampered request cannot buy at another price. `base_url` (scheme and host) makes the QR code
-    link absolute. One INSERT: no transaction of its own.
+    tampered request cannot buy at another price. The QR code's link is absolute on the
+    configured public origin (`SITE_URL`), never on the request's Host. One INSERT: no
+    transaction of its own.
     """
     plan = VipPlan.objects.filter(pk=plan_id, is_active=True).first()
     if plan is None:
@@ -55,7 +57,7 @@ def order_create(
         create_time=now,
         expire_time=now + settings.PAYMENT_DEADLINE,
     )
-    order.qr_code_url = base_url.rstrip("/") + reverse("payments:qrcode", args=[order.order_number])
+    order.qr_code_url = site_url(reverse("payments:qrcode", args=[order.order_number]))
     order.save()
     logger.info(
         "order created order=%s user=%s plan=%s amount=%s",
@@ -251,18 +253,19 @@ def orders_reconcile(
         create_time__gte=now - max_age,
     ).order_by("create_time")
     gateway = get_gateway()
-    counts = {"checked": 0, "paid": 0, "failed": 0}
+    counts = {"checked": 0, "paid": 0, "failed": 0, "errors": 0}
     for order in candidates.iterator():
         counts["checked"] += 1
-        report = gateway.query_payment(order)
-        if report is None:
+        # One order's trouble (an amount that does not match, the gateway failing to answer
+        # about it) is logged and counted; the run goes on to the next.
+        try:
+            outcome = _reconcile_one(gateway, order)
+        except Exception:
+            counts["errors"] += 1
+            logger.exception(
+                "reconciling order=%s user=%s failed", order.order_number, order.user_id
+            )
             continue
-        mark = order_mark_paid if report["status"] == "SUCCESS" else order_mark_failed
-        _, outcome = mark(
-            order_number=order.order_number,
-            amount=Decimal(report["amount"]),
-            transaction_id=report.get("transactionId", ""),
-        )
         if outcome in (NotificationOutcome.PAID, NotificationOutcome.FAILED):
             counts[outcome] += 1
             logger.warning(
@@ -272,3 +275,16 @@ def orders_reconcile(
                 outcome,
             )
     return counts
+
+
+def _reconcile_one(gateway, order: VipOrder) -> NotificationOutcome | None:
+    report = gateway.query_payment(order)
+    if report is None:
+        return None
+    mark = order_mark_paid if report["status"] == "SUCCESS" else order_mark_failed
+    _, outcome = mark(
+        order_number=order.order_number,
+        amount=Decimal(report["amount"]),
+        transaction_id=report.get("transactionId", ""),
+    )
+    return outcome

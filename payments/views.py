@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from vipplatform.api import error_body
 from vipplatform.exceptions import DomainError
+from vipplatform.links import site_url
 
 from . import selectors
 from .exceptions import OrderNotFound
@@ -62,7 +63,7 @@ def qr_code(request, order_number: str) -> HttpResponse:
     """The order's payment QR code as SVG. Public: the order number is unguessable, and the
     image only carries the link to pay."""
     order = _order_or_404(order_number)
-    link = get_gateway().payment_link(order, base_url=request.build_absolute_uri("/"))
+    link = get_gateway().payment_link(order)
     return HttpResponse(qr_code_svg(link), content_type="image/svg+xml")
 
 
@@ -90,9 +91,8 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
         result = None
     if result not in (SUCCESS, FAILED):
         return _json_error(request, HTTPStatus.BAD_REQUEST, "status 必须是 SUCCESS 或 FAILED")
-    notify_url = settings.PAYMENT_SANDBOX_NOTIFY_URL or request.build_absolute_uri(
-        reverse("payments:callback")
-    )
+    # A configured address, never one taken from the request (its Host header is the caller's).
+    notify_url = settings.PAYMENT_SANDBOX_NOTIFY_URL or site_url(reverse("payments:callback"))
     try:
         payment = SandboxGateway().pay(
             order_number=order_number, result=result, notify_url=notify_url

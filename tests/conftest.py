@@ -18,9 +18,11 @@ def _fresh_cache():
 
 @pytest.fixture(autouse=True)
 def _sandbox(settings):
-    """Tests start in sandbox mode (unsigned callbacks); `signed` switches signatures on."""
+    """Tests start in sandbox mode (unsigned callbacks); `signed` switches signatures on.
+    Links are made on Django's test client's host."""
     settings.PAYMENT_CALLBACK_SECRET = ""
     settings.PAYMENT_SANDBOX = True
+    settings.SITE_URL = "http://testserver"
 
 
 @pytest.fixture

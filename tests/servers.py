@@ -44,7 +44,7 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "vipplatform.wsgi", *self.options(workers)],
             cwd=ROOT,
-            env=env,
+            env={"SITE_URL": self.url, **env},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )

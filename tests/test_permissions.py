@@ -24,15 +24,30 @@ def victims_order(plans, user):
     return VipOrderFactory(user=user)
 
 
-def test_a_user_cannot_read_another_users_order_status(mallory, victims_order):
-    response = mallory.get(f"/api/payment/status/{victims_order.order_number}")
-    assert response.status_code == HTTPStatus.FORBIDDEN
-    assert response.json()["status"] == HTTPStatus.FORBIDDEN
+def test_another_users_order_is_not_found_like_a_missing_one(mallory, victims_order):
+    """A 403 would tell which order numbers and ids exist."""
+    for path in (
+        f"/api/payment/status/{victims_order.order_number}",
+        f"/api/payment/orders/{victims_order.pk}",
+        f"/api/payment/orders/by-number/{victims_order.order_number}",
+    ):
+        response = mallory.get(path)
+        missing = mallory.get(
+            path.replace(str(victims_order.order_number), "nope0000000000").replace(
+                f"/{victims_order.pk}", "/999999"
+            )
+        )
+        assert response.status_code == missing.status_code == HTTPStatus.NOT_FOUND, path
+        assert response.json()["error"] == missing.json()["error"]
+    cancel = mallory.put(f"/api/payment/orders/{victims_order.pk}/cancel")
+    assert cancel.status_code == HTTPStatus.NOT_FOUND
+    victims_order.refresh_from_db()
+    assert victims_order.status == 0
 
 
 def test_a_user_cannot_list_another_users_orders(mallory, victims_order):
     response = mallory.get(f"/api/payment/users/{victims_order.user_id}/orders")
-    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert response.status_code == HTTPStatus.NOT_FOUND
 
 
 def test_a_user_cannot_create_an_order_for_another(mallory, user, plans):
@@ -46,7 +61,8 @@ def test_a_user_cannot_create_an_order_for_another(mallory, user, plans):
 
 
 def test_a_user_cannot_read_another_users_profile(mallory, user):
-    assert envelope_error(mallory.get(f"/api/users/{user.pk}")) == (403, "禁止访问")
+    assert envelope_error(mallory.get(f"/api/users/{user.pk}")) == (404, "用户不存在")
+    assert envelope_error(mallory.get("/api/users/999999")) == (404, "用户不存在")
 
 
 def test_the_owner_reads_their_own_order_and_list(api, victims_order):

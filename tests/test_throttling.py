@@ -3,11 +3,14 @@
 from http import HTTPStatus
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
+from users.models import User
+
 from .factories import PASSWORD, UserFactory, VipOrderFactory
-from .helpers import envelope_error, post_callback
+from .helpers import envelope_error, post_callback, requires_mariadb
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +27,8 @@ def tight_rates(monkeypatch):
             "login_username": "3/min",
             "check_username": "3/min",
             "password_change": "2/min",
+            "register": "2/min",
+            "notification_refused": "3/min",
         },
     )
 
@@ -105,3 +110,73 @@ def test_password_guesses_through_the_change_form_are_limited_per_user(api, user
     assert envelope_error(change(PASSWORD))[0] == HTTPStatus.TOO_MANY_REQUESTS
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def form_login(client, path: str, username: str, password: str):
+    return client.post(path, {"username": username, "password": password})
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/api-auth/login/", "/admin/login/"])
+def test_one_login_allowance_for_every_way_to_log_in(path):
+    bob = UserFactory(username="bob", is_staff=True)
+    guesses = [form_login(Client(), path, "bob", f"guess-{i}") for i in range(3)]
+    assert all(r.status_code == HTTPStatus.OK for r in guesses)  # the form again, with an error
+    # The allowance is spent: the right password is refused on every path, the form says why.
+    for other in ("/accounts/login/", "/api-auth/login/", "/admin/login/"):
+        client = Client()
+        page = form_login(client, other, "bob", PASSWORD)
+        assert page.status_code == HTTPStatus.OK
+        assert "登录尝试过于频繁" in page.content.decode()
+        assert "_auth_user_id" not in client.session
+    api = login_right(bob)
+    assert envelope_error(api)[0] == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(api["Retry-After"]) > 0
+
+
+def login_right(user, address="10.0.0.7"):
+    return APIClient(REMOTE_ADDR=address).post(
+        "/api/users/login", {"username": user.username, "password": PASSWORD}, format="json"
+    )
+
+
+@requires_mariadb
+@pytest.mark.parametrize("spelling", ["bob ", "BOB", "böb", "ｂｏｂ", "b\u200bob"])
+def test_spellings_the_database_takes_for_the_same_name_share_its_allowance(spelling):
+    bob = UserFactory(username="bob")
+    for i in range(3):
+        login("bob", f"10.0.1.{i}")
+    response = APIClient(REMOTE_ADDR="10.0.2.1").post(
+        "/api/users/login", {"username": spelling, "password": PASSWORD}, format="json"
+    )
+    assert envelope_error(response)[0] == HTTPStatus.TOO_MANY_REQUESTS
+    assert login_right(bob).json()["code"] == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_registration_is_limited_per_address(settings, db):
+    def register(i, address="10.0.3.1"):
+        body = {"username": f"newbie{i}", "password": "N3w-member!", "email": f"n{i}@example.com"}
+        return APIClient(REMOTE_ADDR=address).post("/api/users/register", body, format="json")
+
+    codes = [register(i).json()["code"] for i in range(3)]
+    assert codes == [200, 200, HTTPStatus.TOO_MANY_REQUESTS]
+    assert register(9, address="10.0.3.2").json()["code"] == 200
+
+
+def test_the_sign_up_page_shares_the_registration_limit(client):
+    for i in range(2):
+        APIClient().post(
+            "/api/users/register",
+            {"username": f"api{i}", "password": "N3w-member!", "email": f"a{i}@example.com"},
+            format="json",
+        )
+    page = client.post(
+        "/accounts/register/",
+        {
+            "username": "pageuser",
+            "email": "p@example.com",
+            "password1": "N3w-member!",
+            "password2": "N3w-member!",
+        },
+    )
+    assert "注册过于频繁" in page.content.decode()
+    assert not User.objects.filter(username="pageuser").exists()

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from vipplatform.api import SpringPagination, envelope, envelope_responses
 from vipplatform.permissions import require_self_or_staff
-from vipplatform.throttling import LoginAddressThrottle, LoginUsernameThrottle
+from vipplatform.throttling import RegistrationThrottle
 
 from . import selectors, services
 from .serializers import (
@@ -54,6 +54,7 @@ def _validated(serializer_class, data) -> dict:
 class RegisterView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [RegistrationThrottle]
 
     @extend_schema(
         summary="注册",
@@ -62,6 +63,7 @@ class RegisterView(APIView):
             "UserEnvelope",
             UserSerializer(),
             **BAD_INPUT,
+            c429="注册过于频繁",
             c1001="用户名已存在",
             c1002="邮箱已被注册",
         ),
@@ -94,9 +96,9 @@ class CheckUsernameView(APIView):
 
 class LoginView(APIView):
     # Anonymous: no session yet, so no CSRF token to check (DRF checks it for sessions only).
+    # Attempts are counted by the authentication backend, for every way to log in.
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
 
     @extend_schema(
         summary="登录",

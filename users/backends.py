@@ -1,4 +1,5 @@
-"""Authentication that reads the session's user from the shared cache when
+"""Authentication: every login attempt counted against one throttle (whichever page or API it
+comes through), and the session's user read from the shared cache when
 `settings.READ_CACHE` is on (one database query less on every authenticated request).
 
 Like the order-status cache: readers `add`; every save of a user (and every batch update of
@@ -12,7 +13,10 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+
+from vipplatform.throttling import login_wait
 
 from .models import User
 
@@ -23,7 +27,20 @@ def cache_key(user_id) -> str:
     return f"user:v1:{user_id}"
 
 
+class LoginThrottled(PermissionDenied):
+    """Raised by the backend: Django's `authenticate` then tries no other backend and answers
+    None; the views read `request.login_throttled` to say why."""
+
+
 class CachedModelBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is not None and isinstance(username, str):
+            wait = login_wait(request, username)
+            if wait is not None:
+                request.login_throttled = wait
+                raise LoginThrottled()
+        return super().authenticate(request, username, password, **kwargs)
+
     def get_user(self, user_id):
         if not settings.READ_CACHE:
             return super().get_user(user_id)

@@ -1,5 +1,8 @@
+import math
+
 from django import forms
-from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 
 from .models import User
 
@@ -25,3 +28,27 @@ class RegisterForm(BaseUserCreationForm):
         if not 6 <= len(password) <= 20:
             raise forms.ValidationError("密码长度必须在6-20之间")
         return password
+
+
+class ThrottledLoginMixin:
+    """A login form that says when the attempt was refused for being one too many (the
+    authentication backend counts every attempt, for all the ways to log in)."""
+
+    throttled = False
+
+    def get_invalid_login_error(self):
+        wait = getattr(self.request, "login_throttled", None)
+        if wait:
+            self.throttled = True
+            return forms.ValidationError(
+                f"登录尝试过于频繁，请{math.ceil(wait)}秒后再试。", code="throttled"
+            )
+        return super().get_invalid_login_error()
+
+
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    pass

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from vipplatform.exceptions import DomainError
+from vipplatform.exceptions import DomainError, TooManyRequests
 
 from .backends import user_changed, users_changed
 from .exceptions import (
@@ -241,6 +241,8 @@ def user_authenticate(request, *, username: str, password: str) -> User:
     user = authenticate(request, username=username, password=password)
     if user is not None:
         return user
+    if getattr(request, "login_throttled", None):
+        raise TooManyRequests(request.login_throttled)
     candidate = User.objects.filter(username=username).first()
     if candidate is not None and not candidate.is_active and candidate.check_password(password):
         raise AccountDisabled()

@@ -84,6 +84,8 @@ def exception_handler(exc, context) -> Response | None:
     code = None
     if isinstance(exc, DomainError):
         status, message, code = int(exc.status), exc.message, exc.code
+        if exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
         if exc.field:
             fields = {exc.field: exc.message}
     elif isinstance(exc, OperationalError | InterfaceError):

@@ -1,5 +1,6 @@
 """Domain errors shared by the apps; `vipplatform.api.exception_handler` renders them."""
 
+import math
 from http import HTTPStatus
 
 
@@ -12,6 +13,7 @@ class DomainError(Exception):
     # The old user service's business code (CONTRACT.md's table), answered on `/api/users/...`
     # instead of the HTTP status; None: the status is the code.
     code: int | None = None
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         self.message = message or self.message
@@ -27,3 +29,11 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = HTTPStatus.CONFLICT
     message = "状态冲突"
+
+
+class TooManyRequests(DomainError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self, wait: float) -> None:
+        self.retry_after = max(1, math.ceil(wait))
+        super().__init__(f"请求过于频繁，请{self.retry_after}秒后重试")

@@ -164,7 +164,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["vipplatform.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "vipplatform.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "vipplatform.schema.AutoSchema",
     "EXCEPTION_HANDLER": "vipplatform.api.exception_handler",
@@ -175,6 +175,8 @@ REST_FRAMEWORK = {
         "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="10/min"),
         "check_username": env.str("THROTTLE_CHECK_USERNAME", default="60/min"),
         "password_change": env.str("THROTTLE_PASSWORD_CHANGE", default="10/min"),
+        "register": env.str("THROTTLE_REGISTER", default="10/hour"),
+        "notification_refused": env.str("THROTTLE_NOTIFICATION_REFUSED", default="30/min"),
     },
     "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "DATETIME_FORMAT": "iso-8601",
@@ -203,6 +205,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Payments -------------------------------------------------------------------------------
 
+# The platform's public origin: QR code links stored with orders and the sandbox's notification
+# address are built on it, never on a request's Host header.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
 # Without a secret the gateway callback accepts unsigned notifications (sandbox mode).
 PAYMENT_CALLBACK_SECRET = env.str("PAYMENT_CALLBACK_SECRET", default="")
 PAYMENT_SANDBOX = env.bool("PAYMENT_SANDBOX", default=not PAYMENT_CALLBACK_SECRET)
@@ -212,6 +218,10 @@ PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="payments.gateway.SandboxGa
 PAYMENT_SANDBOX_DELIVERY = env.bool("PAYMENT_SANDBOX_DELIVERY", default=True)
 # Where the sandbox delivers; by default the callback URL on the host the payer's page came from.
 PAYMENT_SANDBOX_NOTIFY_URL = env.str("PAYMENT_SANDBOX_NOTIFY_URL", default="")
+# A gateway's notification is a few kilobytes; anything larger is refused unread.
+PAYMENT_NOTIFICATION_MAX_BYTES = env.int("PAYMENT_NOTIFICATION_MAX_BYTES", default=64 * 1024)
+# Refused notifications (bad signatures) are kept this long; verified ones for good.
+PAYMENT_NOTIFICATION_RETENTION_DAYS = env.int("PAYMENT_NOTIFICATION_RETENTION_DAYS", default=30)
 PAYMENT_DEADLINE = timedelta(minutes=env.int("PAYMENT_DEADLINE_MINUTES", default=30))
 
 # --- Logging --------------------------------------------------------------------------------

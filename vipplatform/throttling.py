@@ -3,7 +3,9 @@ so that every worker shares them). The gateway callback is never throttled: a ga
 must not be dropped."""
 
 import hashlib
+import unicodedata
 
+from django.contrib.auth import get_user_model
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -26,16 +28,61 @@ class LoginAddressThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginUsernameThrottle(SimpleRateThrottle):
-    """Login attempts per username, from wherever they come (password guessing spread over
-    many addresses)."""
+class LoginAccountThrottle(SimpleRateThrottle):
+    """Login attempts per account, from wherever they come (password guessing spread over many
+    addresses). Keyed on the account the database matches the username to: its collation takes
+    "bob", "Bob ", "böb" and a full-width "bob" for one name, so no spelling of it gets an
+    allowance of its own. A name that matches no account is keyed on its case-folded NFKC
+    form."""
 
     scope = "login_username"
 
+    def __init__(self, username: str):
+        super().__init__()
+        self.username = username
+
     def get_cache_key(self, request, view):
-        username = request.data.get("username") if hasattr(request.data, "get") else None
-        if not isinstance(username, str) or not username:
-            return None  # nothing to count; validation answers 400
-        # Hashed: a username may hold any character, a cache key may not.
-        ident = hashlib.sha256(username.lower().encode("utf-8", "replace")).hexdigest()
+        account = (
+            get_user_model()
+            ._default_manager.filter(**{get_user_model().USERNAME_FIELD: self.username[:150]})
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if account is not None:
+            ident = f"account-{account}"
+        else:
+            name = unicodedata.normalize("NFKC", self.username).casefold().strip()
+            ident = hashlib.sha256(name.encode("utf-8", "replace")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def login_wait(request, username: str) -> float | None:
+    """Count a login attempt; the seconds to wait when it is one too many, else None.
+
+    Every way to log in goes through this (the authentication backend calls it): the API, the
+    site's form, the browsable API's form and the admin's share one allowance."""
+    for throttle in (LoginAddressThrottle(), LoginAccountThrottle(username)):
+        if not throttle.allow_request(request, None):
+            return throttle.wait() or 1.0
+    return None
+
+
+class RegistrationThrottle(SimpleRateThrottle):
+    """Sign-ups per client address (each costs a password hash: a loop of them is a denial
+    of service), for the API and the sign-up page alike."""
+
+    scope = "register"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class RefusedNotificationThrottle(SimpleRateThrottle):
+    """Refused gateway notifications recorded per sender address. It never refuses a request
+    (a real gateway's verified notifications are not counted): past the rate, a refusal is
+    answered and logged but not stored."""
+
+    scope = "notification_refused"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

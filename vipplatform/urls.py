@@ -5,12 +5,14 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from payments.views import sandbox_checkout, sandbox_pay, vip_page
+from users.forms import AdminLoginForm, LoginForm
 from users.views import register
 
 from . import views
 
 admin.site.site_header = "影视VIP会员 · 管理后台"
 admin.site.site_title = "VIP管理后台"
+admin.site.login_form = AdminLoginForm  # one login throttle for every way to log in
 
 urlpatterns = [
     path("api/payment/", include("payments.urls")),
@@ -20,12 +22,21 @@ urlpatterns = [
     # The old springdoc paths.
     path("api-docs", SpectacularAPIView.as_view(), name="schema-legacy"),
     path("swagger-ui.html", RedirectView.as_view(pattern_name="swagger-ui", permanent=True)),
+    path(
+        "api-auth/login/",
+        auth_views.LoginView.as_view(
+            template_name="rest_framework/login.html", authentication_form=LoginForm
+        ),
+        name="api-login",
+    ),
     path("api-auth/", include("rest_framework.urls")),
     path("", RedirectView.as_view(pattern_name="vip")),
     path("vip/", vip_page, name="vip"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=LoginForm
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

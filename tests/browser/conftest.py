@@ -67,3 +67,9 @@ def screenshot(page):
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def _site_url(settings, live_server):
+    """The QR code's link and the sandbox's notifications go to the live server."""
+    settings.SITE_URL = live_server.url

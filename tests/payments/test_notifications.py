@@ -171,13 +171,13 @@ class TestReconciliation:
         assert order.status == OrderStatus.PENDING
         assert not PaymentNotification.objects.exists()
 
-        assert services.orders_reconcile() == {"checked": 1, "paid": 1, "failed": 0}
+        assert services.orders_reconcile() == {"checked": 1, "paid": 1, "failed": 0, "errors": 0}
         order.refresh_from_db()
         assert order.status == OrderStatus.PAID
         assert order.transaction_id == SandboxPayment.objects.get().transaction_id
         order.user.refresh_from_db()
         assert order.user.vip_active()
-        assert services.orders_reconcile() == {"checked": 0, "paid": 0, "failed": 0}
+        assert services.orders_reconcile() == {"checked": 0, "paid": 0, "failed": 0, "errors": 0}
         assert VipLedgerEntry.objects.filter(order=order).count() == 1
 
     def test_a_payment_found_after_the_order_expired_is_honoured(self, plans, settings):
@@ -191,21 +191,21 @@ class TestReconciliation:
         )
         call_command("expire_orders")
         out = self.command()
-        assert out == "checked 1, paid 1, failed 0"
+        assert out == "checked 1, paid 1, failed 0, errors 0"
         order.refresh_from_db()
         assert order.status == OrderStatus.PAID
 
     def test_a_reported_failure_cancels(self, plans, settings):
         order = VipOrderFactory(create_time=timezone.now() - timedelta(minutes=10))
         self.pay_without_delivery(order, settings, result="FAILED")
-        assert self.command() == "checked 1, paid 0, failed 1"
+        assert self.command() == "checked 1, paid 0, failed 1, errors 0"
         order.refresh_from_db()
         assert order.status == OrderStatus.CANCELLED
 
     def test_young_orders_are_left_to_their_callback(self, plans, settings):
         order = VipOrderFactory()
         self.pay_without_delivery(order, settings)
-        assert self.command() == "checked 0, paid 0, failed 0"
+        assert self.command() == "checked 0, paid 0, failed 0, errors 0"
 
     def command(self) -> str:
         out = StringIO()

@@ -203,11 +203,11 @@ class TestDetail:
         assert body["createTime"] == body["payTime"] == "2026-11-27T00:30:05+08:00"
         assert body["expireTime"] == "2026-11-27T01:00:05+08:00"
 
-    def test_another_user_is_refused(self, client_for, orders):
+    def test_another_users_order_is_not_found(self, client_for, orders):
         other = client_for(orders[2].user)
-        assert other.get(f"/api/payment/orders/{orders[0].pk}").status_code == 403
+        assert other.get(f"/api/payment/orders/{orders[0].pk}").status_code == 404
         path = f"/api/payment/orders/by-number/{orders[0].order_number}"
-        assert other.get(path).status_code == HTTPStatus.FORBIDDEN
+        assert other.get(path).status_code == HTTPStatus.NOT_FOUND
 
     def test_staff_read_any_and_unknown_is_404(self, staff_api, orders):
         assert staff_api.get(f"/api/payment/orders/{orders[0].pk}").status_code == 200
@@ -240,7 +240,7 @@ class TestCancel:
     def test_another_user_cannot_cancel(self, client_for, orders):
         other = client_for(orders[0].user)
         response = other.put(f"/api/payment/orders/{orders[4].pk}/cancel")
-        assert response.status_code == HTTPStatus.FORBIDDEN
+        assert response.status_code == HTTPStatus.NOT_FOUND
         orders[4].refresh_from_db()
         assert orders[4].status == OrderStatus.PENDING
 

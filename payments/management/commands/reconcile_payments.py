@@ -18,4 +18,6 @@ class Command(BaseCommand):
         counts = orders_reconcile(
             min_age=timedelta(minutes=min_age_minutes), max_age=timedelta(hours=max_age_hours)
         )
-        self.stdout.write("checked {checked}, paid {paid}, failed {failed}".format(**counts))
+        self.stdout.write(
+            "checked {checked}, paid {paid}, failed {failed}, errors {errors}".format(**counts)
+        )

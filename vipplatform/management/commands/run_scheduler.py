@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from payments.notifications import notifications_prune
 from payments.services import order_expire_overdue, order_retry_failed_grants, orders_reconcile
 from users.services import vip_expire_due
 
@@ -59,7 +60,13 @@ def retry_vip_grants() -> tuple[str, bool]:
 
 
 def reconcile_payments() -> tuple[str, bool]:
-    return "checked {checked}, paid {paid}, failed {failed}".format(**orders_reconcile()), False
+    return "checked {checked}, paid {paid}, failed {failed}, errors {errors}".format(
+        **orders_reconcile()
+    ), False
+
+
+def prune_notifications() -> tuple[str, bool]:
+    return f"deleted {notifications_prune()} refused notifications", False
 
 
 def default_jobs() -> list[Job]:
@@ -69,6 +76,7 @@ def default_jobs() -> list[Job]:
         # Every minute: the site's other services read only `is_vip`, not the expiry.
         Job("expire_vips", expire_vips, interval=60),
         Job("retry_vip_grants", retry_vip_grants, interval=300, max_interval=3600),
+        Job("prune_notifications", prune_notifications, interval=86400),
     ]
 
 
