@@ -13,9 +13,10 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the deploy check)
 
-        sandbox = settings.PAYMENT_SANDBOX or not settings.PAYMENT_CALLBACK_SECRET
-        if sandbox and not settings.DEBUG:
+        if settings.PAYMENT_SANDBOX and not settings.DEBUG:
             logger.warning(
                 "Payment sandbox mode with DEBUG off: gateway callbacks are not verified. "
                 "Set PAYMENT_CALLBACK_SECRET and PAYMENT_SANDBOX=false in production."
             )
+        elif not settings.PAYMENT_CALLBACK_SECRET and not settings.PAYMENT_SANDBOX:
+            logger.warning("PAYMENT_CALLBACK_SECRET is not set: every gateway callback is refused.")

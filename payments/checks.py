@@ -10,7 +10,7 @@ def check_payment_sandbox_off(app_configs, **kwargs):
     if not settings.PAYMENT_CALLBACK_SECRET:
         errors.append(
             Error(
-                "PAYMENT_CALLBACK_SECRET is not set: anyone can mark an order paid.",
+                "PAYMENT_CALLBACK_SECRET is not set: no gateway callback can be verified.",
                 hint="Set PAYMENT_CALLBACK_SECRET to the secret shared with the payment gateway.",
                 id="payments.E001",
             )

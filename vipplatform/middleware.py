@@ -6,6 +6,7 @@ from django.contrib.auth import SESSION_KEY
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 from users.backends import cache_key as user_cache_key
 
@@ -38,6 +39,21 @@ class DatabaseUnavailableMiddleware:
                 message, status=status, content_type="text/plain; charset=utf-8"
             )
         response["Retry-After"] = "5"
+        return response
+
+
+class PrivateApiAnswersMiddleware:
+    """API answers carry personal data (orders, profiles): no cache along the way may keep
+    them (`Cache-Control: no-store`). An answer that set its own caching (the public QR code
+    image) keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
         return response
 
 

@@ -1,19 +1,21 @@
-"""Settings, read from the environment (see the README's configuration table).
+"""Settings, read from the environment (docs/operations.md has the table).
 
-With nothing set the project runs locally: SQLite, DEBUG on, payment sandbox on.
+They fail closed: with nothing set, DEBUG is off, the payment sandbox is off and a real secret
+key is required. `bin/run` (the quick start) and `bin/test` set the development values.
 """
 
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 _DEV_SECRET_KEY = "django-insecure-local-development-only"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
@@ -48,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "vipplatform.middleware.PrivateApiAnswersMiddleware",
     "vipplatform.middleware.DatabaseUnavailableMiddleware",
     "vipplatform.middleware.CacheReadAheadMiddleware",
 ]
@@ -132,6 +136,23 @@ if env.bool("DJANGO_BEHIND_PROXY", default=False):
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
+# Content-Security-Policy (django-csp) for every page: scripts, styles and frames only from the
+# platform itself; images also as data: URIs (Swagger UI's icons) and from SITE_URL (the QR code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # --- Internationalisation -------------------------------------------------------------------
 
 LANGUAGE_CODE = "zh-hans"
@@ -208,10 +229,12 @@ SPECTACULAR_SETTINGS = {
 # The platform's public origin: QR code links stored with orders and the sandbox's notification
 # address are built on it, never on a request's Host header.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(SITE_URL.rstrip("/"))
 
-# Without a secret the gateway callback accepts unsigned notifications (sandbox mode).
+# The secret shared with the gateway. Without it, callbacks are accepted unsigned only in
+# sandbox mode (the quick start); otherwise every callback is refused.
 PAYMENT_CALLBACK_SECRET = env.str("PAYMENT_CALLBACK_SECRET", default="")
-PAYMENT_SANDBOX = env.bool("PAYMENT_SANDBOX", default=not PAYMENT_CALLBACK_SECRET)
+PAYMENT_SANDBOX = env.bool("PAYMENT_SANDBOX", default=False)
 PAYMENT_CALLBACK_MAX_SKEW_SECONDS = 300
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="payments.gateway.SandboxGateway")
 # The sandbox gateway delivers each payment to our callback; off, only reconciliation finds it.
