@@ -1,9 +1,17 @@
 """Admin for plans and orders. Money and status are read-only; state changes go through
 `payments.services`."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from . import services
@@ -19,15 +27,52 @@ from .models import (
 from .notifications import notification_process
 
 
+class CappedCountPaginator(Paginator):
+    """Counts at most CAP rows: an exact COUNT(*) of a million orders on every page costs more
+    than the page. Past the cap the admin offers CAP rows' worth of pages; a filter or a
+    search narrows further."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.CAP].count()
+
+
 @admin.register(VipPlan)
 class VipPlanAdmin(admin.ModelAdmin):
-    """Orders copy the price when they are made, so editing a price changes no order."""
-
     list_display = ["id", "name", "days", "price", "is_active"]
-    list_editable = ["name", "days", "price", "is_active"]
+    list_display_links = ["id", "name"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["name", "days", "price", "is_active"],
+                "description": (
+                    "已创建的订单保留下单时的套餐名称、天数和价格：修改只影响之后的订单。"
+                    "要停售一个套餐，取消「在售」即可（有订单的套餐不能删除）。"
+                ),
+            },
+        )
+    ]
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders refer to plans; take one off sale instead
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """The status users see (`status_seen_as`): a pending order past its deadline is expired."""
+
+    title = "状态"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return OrderStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in {str(code) for code in OrderStatus.values}:
+            return queryset.with_status(int(self.value()))
+        return queryset
 
 
 class GrantFailedFilter(admin.SimpleListFilter):
@@ -43,6 +88,10 @@ class GrantFailedFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _changelist(model: str, **filters) -> str:
+    return reverse(f"admin:{model}_changelist") + "?" + urlencode(filters)
+
+
 @admin.register(VipOrder)
 class VipOrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -50,48 +99,83 @@ class VipOrderAdmin(admin.ModelAdmin):
         "user_link",
         "plan_name",
         "amount",
-        "payment_method",
         "status_name",
         "create_time",
-        "pay_time",
         "grant_ok",
     ]
     list_filter = [
+        StatusFilter,
         GrantFailedFilter,
-        "status",
         "plan",
         "payment_method",
         ("create_time", admin.DateFieldListFilter),
     ]
-    search_fields = ["order_number", "user__username"]
+    search_fields = ["order_number"]  # see get_search_results
+    search_help_text = "订单号（开头几位即可）或准确的用户名"
     list_select_related = ["user"]
     list_per_page = 50
+    paginator = CappedCountPaginator
     show_full_result_count = False
     ordering = ["-create_time", "-id"]
+    fieldsets = [
+        (None, {"fields": ["order_number", "user_link", "status_name", "related"]}),
+        (
+            "购买",
+            {"fields": ["plan", "plan_name", "plan_days", "amount", "payment_method"]},
+        ),
+        ("时间", {"fields": ["create_time", "expire_time", "pay_time"]}),
+        (
+            "支付网关与VIP开通",
+            {"fields": ["transaction_id", "qr_code_url", "grant_failed_at", "grant_error"]},
+        ),
+    ]
     readonly_fields = [
         "order_number",
-        "user",
+        "user_link",
+        "status_name",
+        "related",
         "plan",
         "plan_name",
         "plan_days",
         "amount",
         "payment_method",
-        "status",
         "create_time",
-        "pay_time",
         "expire_time",
-        "qr_code_url",
+        "pay_time",
         "transaction_id",
+        "qr_code_url",
         "grant_failed_at",
         "grant_error",
     ]
     actions = ["cancel_pending", "retry_grant"]
+
+    class Media:
+        css = {"all": ["vip/admin.css"]}
 
     def has_add_permission(self, request):
         return False  # orders come from purchases
 
     def has_delete_permission(self, request, obj=None):
         return False  # money records are kept
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only: the page offers no save buttons.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        """An order-number prefix (an index range) or an exact username (its index, then the
+        orders' user index): a substring or a join would scan a million orders."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        users = get_user_model()._default_manager.filter(username=term).values("pk")
+        return queryset.filter(Q(order_number__startswith=term) | Q(user__in=users)), False
 
     @admin.display(description="用户", ordering="user__username")
     def user_link(self, order: VipOrder):
@@ -108,18 +192,45 @@ class VipOrderAdmin(admin.ModelAdmin):
             return None
         return order.grant_failed_at is None
 
+    @admin.display(description="相关记录")
+    def related(self, order: VipOrder):
+        return format_html(
+            '<a href="{}">支付回调</a> · <a href="{}">VIP变更记录</a> · '
+            '<a href="{}">该用户的全部订单</a>',
+            _changelist("payments_paymentnotification", q=order.order_number),
+            _changelist("users_vipledgerentry", q=order.order_number),
+            _changelist("payments_viporder", user__id__exact=order.user_id),
+        )
+
     @admin.action(description="取消所选的待支付订单", permissions=["change"])
     def cancel_pending(self, request, queryset):
-        cancelled = skipped = 0
-        for order_id in queryset.values_list("pk", flat=True):
+        """A confirmation page first, listing what will be cancelled and what is skipped."""
+        orders = list(queryset.select_related("user")[: CappedCountPaginator.CAP])
+        pending = [o for o in orders if o.effective_status() == OrderStatus.PENDING]
+        if "confirm" not in request.POST:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "取消订单",
+                "opts": self.model._meta,
+                "pending": pending,
+                "skipped": len(orders) - len(pending),
+                "selected": orders,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/payments/cancel_orders.html", context)
+        cancelled = 0
+        for order in pending:
             try:
-                services.order_cancel(order_id=order_id)
-                cancelled += 1
+                services.order_cancel(order_id=order.pk)
             except OrderNotPending:
-                skipped += 1
+                continue  # paid or expired meanwhile
+            cancelled += 1
+            self.log_change(request, order, "取消订单")
+        level = messages.SUCCESS if cancelled else messages.WARNING
         self.message_user(
-            request, f"已取消 {cancelled} 个订单，跳过 {skipped} 个非待支付订单。", messages.SUCCESS
+            request, f"已取消 {cancelled} 个订单，跳过 {len(orders) - cancelled} 个。", level
         )
+        return None
 
     @admin.action(description="重试开通VIP（开通失败的已支付订单）", permissions=["change"])
     def retry_grant(self, request, queryset):
@@ -128,6 +239,9 @@ class VipOrderAdmin(admin.ModelAdmin):
             services.order_retry_grant(order_id=pk) for pk in failed.values_list("pk", flat=True)
         ]
         granted = sum(results)
+        if not results:
+            self.message_user(request, "所选订单中没有开通失败的已支付订单。", messages.WARNING)
+            return
         self.message_user(
             request,
             f"重试 {len(results)} 个订单：成功 {granted}，仍失败 {len(results) - granted}。",
@@ -139,12 +253,17 @@ class VipOrderAdmin(admin.ModelAdmin):
 class PaymentNotificationAdmin(admin.ModelAdmin):
     """Every gateway notification as received; read-only."""
 
-    list_display = ["received_at", "order_number", "verified", "outcome", "remote_addr"]
+    list_display = ["received_at", "order_link", "verified", "outcome", "remote_addr"]
     list_filter = ["verified", "outcome", ("received_at", admin.DateFieldListFilter)]
-    search_fields = ["order_number"]
+    search_fields = ["=order_number"]
+    search_help_text = "准确的订单号"
     list_per_page = 50
+    paginator = CappedCountPaginator
     show_full_result_count = False
     actions = ["reprocess"]
+
+    class Media:
+        css = {"all": ["vip/admin.css"]}
 
     def has_add_permission(self, request):
         return False
@@ -154,6 +273,16 @@ class PaymentNotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="订单号", ordering="order_number")
+    def order_link(self, notification: PaymentNotification):
+        if not notification.order_number:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>',
+            _changelist("payments_viporder", q=notification.order_number),
+            notification.order_number,
+        )
 
     def has_reprocess_permission(self, request) -> bool:
         # Reprocessing can mark orders paid: it takes the right to change orders.

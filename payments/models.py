@@ -1,7 +1,10 @@
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from vipplatform.db import UnsignedAutoField
@@ -21,12 +24,19 @@ class OrderStatus(models.IntegerChoices):
 
 
 class VipPlan(models.Model):
-    """A membership plan; its id is the `vipType` / `planId` code of the API."""
+    """A membership plan; its id is the `vipType` / `planId` code of the API. Orders copy its
+    name, days and price when they are made: editing a plan changes no existing order."""
 
     id = models.AutoField(primary_key=True)  # `vip_order.vip_type`, an INT on the site's table
     name = models.CharField("名称", max_length=50)
-    days = models.PositiveIntegerField("天数")
-    price = models.DecimalField("价格", max_digits=10, decimal_places=2)
+    days = models.PositiveIntegerField("天数", validators=[MinValueValidator(1)])
+    price = models.DecimalField(
+        "价格",
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="元，最多两位小数；修改价格不影响已创建的订单",
+    )
     is_active = models.BooleanField("在售", default=True)
 
     class Meta:
@@ -44,7 +54,22 @@ def new_order_number() -> str:
     return f"{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(8)}"
 
 
+def status_seen_as(code: int, *, now) -> Q:
+    """The orders users see with status `code`: a pending order past its deadline is expired,
+    whether or not the expiry job has marked it yet. The one definition the API, the admin,
+    the pages and the statistics use."""
+    if code == OrderStatus.PENDING:
+        return Q(status=OrderStatus.PENDING, expire_time__gt=now)
+    if code == OrderStatus.EXPIRED:
+        return Q(status=OrderStatus.EXPIRED) | Q(status=OrderStatus.PENDING, expire_time__lte=now)
+    return Q(status=code)
+
+
 class VipOrderQuerySet(models.QuerySet):
+    def with_status(self, code: int, *, now=None):
+        """Orders with status `code` as users see it (`status_seen_as`)."""
+        return self.filter(status_seen_as(code, now=now or timezone.now()))
+
     def overdue(self, *, now=None):
         """Pending orders whose payment deadline has passed."""
         return self.filter(status=OrderStatus.PENDING, expire_time__lte=now or timezone.now())
@@ -176,4 +201,7 @@ class PaymentNotification(models.Model):
         ordering = ["-received_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.order_number or '-'} {self.outcome}"
+        received = timezone.localtime(self.received_at)
+        return (
+            f"{received:%Y-%m-%d %H:%M:%S} {self.order_number or '-'} {self.get_outcome_display()}"
+        )

@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .exceptions import OrderNotFound
-from .models import OrderStatus, PaymentMethod, VipOrder, VipPlan
+from .models import OrderStatus, PaymentMethod, VipOrder, VipPlan, status_seen_as
 
 
 def order_get(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
@@ -42,31 +42,12 @@ def order_search(
     if order_number is not None:
         orders = orders.filter(order_number__contains=order_number)
     if status is not None:
-        orders = orders_with_status(orders, status)
+        orders = orders.with_status(status)
     if created_from is not None:
         orders = orders.filter(create_time__gte=created_from)
     if created_to is not None:
         orders = orders.filter(create_time__lte=created_to)
     return orders.order_by(*ordering)
-
-
-def _pending_now(now) -> Q:
-    return Q(status=OrderStatus.PENDING, expire_time__gt=now)
-
-
-def _expired_now(now) -> Q:
-    """Expired, whether the job has marked it yet or not."""
-    return Q(status=OrderStatus.EXPIRED) | Q(status=OrderStatus.PENDING, expire_time__lte=now)
-
-
-def orders_with_status(queryset: QuerySet[VipOrder], status: int) -> QuerySet[VipOrder]:
-    """Filter by status as users read it (a pending order past its deadline is expired)."""
-    now = timezone.now()
-    if status == OrderStatus.PENDING:
-        return queryset.filter(_pending_now(now))
-    if status == OrderStatus.EXPIRED:
-        return queryset.filter(_expired_now(now))
-    return queryset.filter(status=status)
 
 
 def order_statistics() -> dict:
@@ -75,10 +56,10 @@ def order_statistics() -> dict:
     zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
     stats = VipOrder.objects.aggregate(
         totalOrders=Count("pk"),
-        pendingOrders=Count("pk", filter=_pending_now(now)),
-        paidOrders=Count("pk", filter=Q(status=OrderStatus.PAID)),
-        cancelledOrders=Count("pk", filter=Q(status=OrderStatus.CANCELLED)),
-        expiredOrders=Count("pk", filter=_expired_now(now)),
+        pendingOrders=Count("pk", filter=status_seen_as(OrderStatus.PENDING, now=now)),
+        paidOrders=Count("pk", filter=status_seen_as(OrderStatus.PAID, now=now)),
+        cancelledOrders=Count("pk", filter=status_seen_as(OrderStatus.CANCELLED, now=now)),
+        expiredOrders=Count("pk", filter=status_seen_as(OrderStatus.EXPIRED, now=now)),
         totalAmount=Coalesce(Sum("amount"), zero),
         paidAmount=Coalesce(Sum("amount", filter=Q(status=OrderStatus.PAID)), zero),
         wechatOrders=Count("pk", filter=Q(payment_method=PaymentMethod.WECHAT)),
@@ -100,7 +81,11 @@ def order_statistics() -> dict:
 def plans_for_sale() -> list[VipPlan]:
     """Active plans, each with `saving`: what it saves against buying its days monthly
     (at the shortest plan's price per day)."""
-    plans = list(VipPlan.objects.filter(is_active=True).order_by("days"))
+    # Only plans that make sense: the admin validates them, but a row written some other way
+    # must not take the page down.
+    plans = list(
+        VipPlan.objects.filter(is_active=True, days__gte=1, price__gt=0).order_by("days", "id")
+    )
     if plans:
         base = plans[0]
         for plan in plans:

@@ -4,12 +4,16 @@ one is in the ledger with the admin who made it."""
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.widgets import AdminSplitDateTime, AdminTextInputWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from vipplatform.exceptions import DomainError
 
@@ -68,32 +72,41 @@ class AdminUserCreationForm(UserCreationForm):
 
 def _plan_choices():
     # Plans belong to the payments app; read them without importing its code.
-    plans = apps.get_model("payments", "VipPlan").objects.filter(is_active=True)
+    plans = apps.get_model("payments", "VipPlan").objects.filter(is_active=True, days__gte=1)
     return [("", "——")] + [(plan.days, f"{plan.name}（{plan.days}天）") for plan in plans]
 
 
 class GrantVipForm(forms.Form):
     days = forms.TypedChoiceField(label="按套餐延长", coerce=int, required=False, empty_value=None)
-    expire_time = forms.DateTimeField(
+    expire_time = forms.SplitDateTimeField(
         label="或设为到期时间",
         required=False,
-        help_text="格式：2026-12-31 23:59:59（站点时区）",
+        widget=AdminSplitDateTime,
+        help_text="日期和时间都要填写（站点时区）",
     )
-    reason = forms.CharField(label="原因", max_length=200)
+    reason = forms.CharField(label="原因", max_length=200, widget=AdminTextInputWidget)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["days"].choices = _plan_choices()
 
+    def clean_expire_time(self):
+        expire_time = self.cleaned_data["expire_time"]
+        if expire_time is not None and expire_time <= timezone.now():
+            raise forms.ValidationError("到期时间必须晚于当前时间。")
+        return expire_time
+
     def clean(self):
         data = super().clean()
+        if "expire_time" in self.errors:
+            return data
         if bool(data.get("days")) == bool(data.get("expire_time")):
             raise forms.ValidationError("请选择一个套餐，或填写到期时间（二选一）。")
         return data
 
 
 class RevokeVipForm(forms.Form):
-    reason = forms.CharField(label="原因", max_length=200)
+    reason = forms.CharField(label="原因", max_length=200, widget=AdminTextInputWidget)
 
 
 @admin.register(User)
@@ -101,6 +114,7 @@ class UserAdmin(DjangoUserAdmin):
     form = AdminUserChangeForm
     add_form = AdminUserCreationForm
     list_display = ["username", "email", "vip", "vip_expire_time", "last_login", "is_staff"]
+    list_display_links = ["username"]
     list_filter = [VipStateFilter, "is_staff", "is_superuser", "user_status"]
     search_fields = ["username", "email", "phone"]
     ordering = ["-id"]
@@ -126,61 +140,118 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [VipLedgerInline]
     actions = ["grant_vip", "revoke_vip"]
 
+    class Media:
+        css = {"all": ["vip/admin.css"]}
+
     @admin.display(description="VIP", boolean=True)
     def vip(self, user: User) -> bool:
         return user.vip_active()
 
-    def _vip_action(self, request, queryset, *, form_class, title: str, apply):
-        """An action with an intermediate form; `apply(user, form.cleaned_data)` per user."""
+    def _vip_action(self, request, queryset, *, form_class, title: str, after, apply):
+        """An action in three steps: the form (admin layout, errors shown with the input
+        kept); a confirmation listing each user's expiry before → after, any that shortens
+        marked; then `apply(user, data)` per user, which answers None when nothing changed."""
         form = form_class(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            done = 0
-            for user in queryset:
+        users = list(queryset.order_by("username"))
+        if form.is_valid() and "confirm" in request.POST:
+            changed = []
+            for user in users:
                 try:
-                    apply(user, form.cleaned_data)
-                    done += 1
+                    entry = apply(user, form.cleaned_data)
                 except DomainError as exc:
                     self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
-            self.message_user(request, f"{title}：已处理 {done} 个用户。", messages.SUCCESS)
+                    continue
+                if entry is not None:
+                    changed.append(user)
+                    self.log_change(
+                        request,
+                        user,
+                        f"{title}：{_when(entry.expire_before)} → {_when(entry.expire_after)}"
+                        f"（{form.cleaned_data['reason']}）",
+                    )
+            if changed:
+                self.message_user(
+                    request, f"{title}：已变更 {len(changed)} 个用户。", messages.SUCCESS
+                )
+            if len(changed) < len(users):
+                self.message_user(
+                    request,
+                    f"{title}：{len(users) - len(changed)} 个用户没有变化（已是该状态），未记录。",
+                    messages.WARNING,
+                )
             return None
         context = {
             **self.admin_site.each_context(request),
             "title": title,
-            "form": form,
-            "users": queryset,
+            "opts": self.model._meta,
             "action": request.POST["action"],
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
+            "users": users,
+            "form": form,
+            "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
+            "media": self.media + form.media,
         }
+        if form.is_valid():
+            now = timezone.now()
+            context["preview"] = [
+                (user, user.vip_expire_time, new, _shortens(user, new, now))
+                for user in users
+                for new in [after(user, form.cleaned_data, now)]
+            ]
         return TemplateResponse(request, "admin/users/vip_action.html", context)
 
     @admin.action(description="开通/延长VIP", permissions=["change"])
     def grant_vip(self, request, queryset):
+        def after(user, data, now):
+            if data["days"]:
+                return services.extended_expiry(user, days=data["days"], now=now)
+            return data["expire_time"]
+
         def apply(user, data):
             if data["days"]:
-                services.vip_extend(
+                return services.vip_extend(
                     user_id=user.pk, days=data["days"], actor=request.user, reason=data["reason"]
                 )
-            else:
-                services.vip_set(
-                    user_id=user.pk,
-                    expire_time=data["expire_time"],
-                    actor=request.user,
-                    reason=data["reason"],
-                )
+            return services.vip_set(
+                user_id=user.pk,
+                expire_time=data["expire_time"],
+                actor=request.user,
+                reason=data["reason"],
+            )
 
         return self._vip_action(
-            request, queryset, form_class=GrantVipForm, title="开通/延长VIP", apply=apply
+            request,
+            queryset,
+            form_class=GrantVipForm,
+            title="开通/延长VIP",
+            after=after,
+            apply=apply,
         )
 
     @admin.action(description="取消VIP", permissions=["change"])
     def revoke_vip(self, request, queryset):
         def apply(user, data):
-            services.vip_revoke(user_id=user.pk, actor=request.user, reason=data["reason"])
+            return services.vip_revoke(user_id=user.pk, actor=request.user, reason=data["reason"])
 
         return self._vip_action(
-            request, queryset, form_class=RevokeVipForm, title="取消VIP", apply=apply
+            request,
+            queryset,
+            form_class=RevokeVipForm,
+            title="取消VIP",
+            after=lambda user, data, now: None,
+            apply=apply,
         )
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "无"
+
+
+def _shortens(user: User, new, now) -> bool:
+    """Whether the change ends a membership in force earlier than it would have ended."""
+    if not user.vip_active(now=now):
+        return False
+    return new is None or new < user.vip_expire_time
 
 
 class ActorFilter(admin.SimpleListFilter):
@@ -200,21 +271,16 @@ class ActorFilter(admin.SimpleListFilter):
 
 @admin.register(VipLedgerEntry)
 class VipLedgerEntryAdmin(admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "user",
-        "kind",
-        "order",
-        "expire_before",
-        "expire_after",
-        "actor",
-        "reason",
-    ]
-    list_filter = ["kind", ActorFilter]
-    search_fields = ["user__username", "order__order_number"]
+    list_display = ["created_at", "user_link", "kind", "order_link", "change", "actor", "reason"]
+    list_filter = ["kind", ActorFilter, ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=user__username", "=order__order_number"]
+    search_help_text = "准确的用户名或订单号"
     list_select_related = ["user", "order", "actor"]
     list_per_page = 50
     show_full_result_count = False
+
+    class Media:
+        css = {"all": ["vip/admin.css"]}
 
     def has_add_permission(self, request):
         return False
@@ -224,3 +290,19 @@ class VipLedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="用户", ordering="user__username")
+    def user_link(self, entry: VipLedgerEntry):
+        url = reverse("admin:users_user_change", args=[entry.user_id])
+        return format_html('<a href="{}">{}</a>', url, entry.user.username)
+
+    @admin.display(description="订单")
+    def order_link(self, entry: VipLedgerEntry):
+        if entry.order_id is None:
+            return "-"
+        url = reverse("admin:payments_viporder_change", args=[entry.order_id])
+        return format_html('<a href="{}">{}</a>', url, entry.order.order_number)
+
+    @admin.display(description="到期时间变化")
+    def change(self, entry: VipLedgerEntry) -> str:
+        return f"{_when(entry.expire_before)} → {_when(entry.expire_after)}"

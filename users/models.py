@@ -146,4 +146,7 @@ class VipLedgerEntry(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.kind} {self.expire_before} → {self.expire_after}"
+        def when(moment) -> str:
+            return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "无"
+
+        return f"{self.get_kind_display()}：{when(self.expire_before)} → {when(self.expire_after)}"

@@ -89,11 +89,9 @@ def vip_extend(
             logger.info("vip grant for order id=%s already made, user=%s", order_id, user_id)
             return existing
 
-    now = timezone.now()
     before = user.vip_expire_time
-    start = before if user.vip_active(now=now) else now
     user.is_vip = True
-    user.vip_expire_time = start + timedelta(days=days)
+    user.vip_expire_time = extended_expiry(user, days=days)
     entry = _record(
         user=user,
         kind=VipChangeKind.PURCHASE if order_id else VipChangeKind.ADMIN_GRANT,
@@ -113,15 +111,26 @@ def vip_extend(
     return entry
 
 
+def extended_expiry(user: User, *, days: int, now: datetime | None = None) -> datetime:
+    """Where `days` more take a membership: from its expiry while still ahead (renewing
+    early loses nothing), else from now."""
+    now = now or timezone.now()
+    start = user.vip_expire_time if user.vip_active(now=now) else now
+    return start + timedelta(days=days)
+
+
 @transaction.atomic
 def vip_set(
     *, user_id: int, expire_time: datetime, actor: User | None, reason: str
-) -> VipLedgerEntry:
-    """An administrator's override: the membership ends exactly at `expire_time`."""
+) -> VipLedgerEntry | None:
+    """An administrator's override: the membership ends exactly at `expire_time`. None, and
+    no ledger row, when it already does."""
     if expire_time <= timezone.now():
         raise VipExpiryInPast()
     user = _lock_user(user_id)
     before = user.vip_expire_time
+    if user.is_vip and before == expire_time:
+        return None
     user.is_vip = True
     user.vip_expire_time = expire_time
     entry = _record(
@@ -136,10 +145,14 @@ def vip_set(
 
 
 @transaction.atomic
-def vip_revoke(*, user_id: int, actor: User | None, reason: str) -> VipLedgerEntry:
-    """End a membership now: `is_vip = 0`, `vip_expire_time = NULL`."""
+def vip_revoke(*, user_id: int, actor: User | None, reason: str) -> VipLedgerEntry | None:
+    """End a membership now: `is_vip = 0`, `vip_expire_time = NULL`. None, and no ledger
+    row, for a user whose flag is already off (never a member, revoked, or expired by the job,
+    which keeps the date for the record)."""
     user = _lock_user(user_id)
     before = user.vip_expire_time
+    if not user.is_vip:
+        return None
     user.is_vip = False
     user.vip_expire_time = None
     entry = _record(
