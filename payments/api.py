@@ -1,20 +1,29 @@
 """`/api/payment/...`: thin DRF views over `payments.services` and `payments.selectors`."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from vipplatform.api import PaymentErrorSerializer, SpringPagination, error_responses
+from vipplatform.api import (
+    BrowsableInput,
+    PaymentErrorSerializer,
+    SpringPagination,
+    error_responses,
+)
 from vipplatform.exceptions import NotFound
 from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
 from vipplatform.throttling import OrderCreateThrottle, RefusedNotificationThrottle
 
 from . import notifications, selectors, services
 from .cache import cache_key, order_status_get
+from .gateway import get_gateway, qr_code_svg
 from .serializers import (
     CallbackInput,
     CallbackOutput,
@@ -25,6 +34,7 @@ from .serializers import (
     OrderSearchInput,
     OrderStatisticsOutput,
     OrderStatusOutput,
+    PlanOutput,
 )
 
 _errors = error_responses(
@@ -53,13 +63,39 @@ def _buyer(request, user_id: int):
     return user
 
 
-class GenerateQrCodeView(APIView):
+class GenerateQrCodeView(BrowsableInput, APIView):
+    """创建一个待支付订单并返回支付二维码。
+
+    `amount` 必须等于所选套餐的现价（见 `GET /api/payment/plans`），否则返回 400；
+    普通用户只能为自己下单（`userId` 为自己的ID），管理员可以为任何用户下单。
+    订单在 30 分钟内未支付即过期。
+    """
+
+    input_serializer = GenerateQrCodeInput
     throttle_classes = [OrderCreateThrottle]
 
     @extend_schema(
         summary="创建订单并生成支付二维码",
         request=GenerateQrCodeInput,
         responses={200: GenerateQrCodeOutput, **_errors(400, 401, 403, 404, 429)},
+        examples=[
+            OpenApiExample(
+                "季度会员，支付宝",
+                value={"userId": 1, "planId": 2, "amount": 88.00, "paymentMethod": 1},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "订单已创建",
+                value={
+                    "orderId": "20261126143005a1b2c3d4e5f60718",
+                    "qrCodeUrl": "https://vip.example.com/api/payment/qrcode/"
+                    "20261126143005a1b2c3d4e5f60718.svg",
+                    "amount": 88.00,
+                    "expireTime": "2026-11-26T15:00:05+08:00",
+                },
+                response_only=True,
+            ),
+        ],
     )
     def post(self, request):
         params = GenerateQrCodeInput(data=request.data)
@@ -74,7 +110,42 @@ class GenerateQrCodeView(APIView):
         return Response(GenerateQrCodeOutput(order).data)
 
 
+class PlansView(APIView):
+    """在售的会员套餐：下单时的 `planId` 和必须一致的价格。"""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="在售套餐", responses={200: PlanOutput(many=True)})
+    def get(self, request):
+        return Response(PlanOutput(selectors.plans_for_sale(), many=True).data)
+
+
+class QrCodeView(APIView):
+    """订单的支付二维码（SVG 图片，可直接放进 `<img src>`），编码的是支付链接。
+    公开：订单号不可猜测，图片里只有付款链接。"""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="支付二维码图片",
+        responses={
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.BINARY, description="SVG"),
+            **_errors(404),
+        },
+    )
+    def get(self, request, order_number: str):
+        order = selectors.order_get(order_number=order_number)
+        svg = qr_code_svg(get_gateway().payment_link(order))
+        response = HttpResponse(svg, content_type="image/svg+xml")
+        patch_cache_control(response, public=True, max_age=3600)
+        return response
+
+
 class OrderStatusView(APIView):
+    """订单的支付状态（前端每两秒轮询一次）。待支付订单超过截止时间即显示为已过期（3）。"""
+
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
 
     @staticmethod
@@ -93,8 +164,12 @@ class OrderStatusView(APIView):
 
 
 class PaymentCallbackView(APIView):
-    """The gateway's notification. Authenticated by its signature, not by a session, so it
-    carries no CSRF token."""
+    """支付网关的异步通知。
+
+    配置了回调密钥时，请求须带 `X-Pay-Timestamp`（Unix 秒）和 `X-Pay-Signature`
+    （HMAC-SHA256(密钥, "时间戳.原始请求体") 的小写十六进制），否则返回 401。
+    重复通知不会重复开通；金额与订单不符返回 400。
+    """
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -102,6 +177,18 @@ class PaymentCallbackView(APIView):
     @extend_schema(
         summary="支付网关回调",
         request=CallbackInput,
+        examples=[
+            OpenApiExample(
+                "支付成功",
+                value={
+                    "orderId": "20261126143005a1b2c3d4e5f60718",
+                    "status": "SUCCESS",
+                    "amount": 88.00,
+                    "transactionId": "4200002345202611261234567890",
+                },
+                request_only=True,
+            )
+        ],
         responses={200: CallbackOutput, **_errors(400, 401, 404, 413)},
     )
     def post(self, request):
@@ -117,6 +204,8 @@ class PaymentCallbackView(APIView):
 
 
 class UserOrdersView(ListAPIView):
+    """一个用户的订单，最新的在前，分页（`page` 从 0 开始，`size` 最多 100）。"""
+
     serializer_class = OrderResponse
     pagination_class = SpringPagination
 
@@ -133,7 +222,10 @@ class UserOrdersView(ListAPIView):
         return selectors.order_list_for_user(user_id=user_id)
 
 
-class OrderSearchView(APIView):
+class OrderSearchView(BrowsableInput, APIView):
+    """按条件搜索订单（管理员）。所有条件都可选，同时生效；状态按用户看到的状态筛选。"""
+
+    input_serializer = OrderSearchInput
     permission_classes = [IsAdminUser]
 
     @extend_schema(
@@ -154,7 +246,7 @@ class OrderSearchView(APIView):
 
 
 class OrderDetailView(APIView):
-    """One order, by row id (`/orders/{id}`) or by number (`/orders/by-number/{orderNumber}`)."""
+    """一个订单：按ID（`/orders/{id}`）或订单号（`/orders/by-number/{orderNumber}`）。"""
 
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
 
@@ -166,6 +258,8 @@ class OrderDetailView(APIView):
 
 
 class OrderCancelView(APIView):
+    """取消一个待支付订单；已支付、已取消或已过期的订单返回 409。"""
+
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
 
     @extend_schema(
@@ -179,6 +273,8 @@ class OrderCancelView(APIView):
 
 
 class OrderStatisticsView(APIView):
+    """订单统计（管理员）：各状态、各支付方式、各套餐的订单数和金额。"""
+
     permission_classes = [IsAdminUser]
 
     @extend_schema(
@@ -189,6 +285,8 @@ class OrderStatisticsView(APIView):
 
 
 class CancelExpiredView(APIView):
+    """把超过支付截止时间的待支付订单标记为已过期（管理员；定时任务每分钟也会做）。"""
+
     permission_classes = [IsAdminUser]
 
     @extend_schema(

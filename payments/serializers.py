@@ -14,12 +14,27 @@ def _required(message: str) -> dict[str, str]:
     return {"required": message, "null": message, "blank": message}
 
 
+class PlanOutput(FlatSerializer):
+    id = serializers.IntegerField(help_text="即下单时的 planId / vipType")
+    name = serializers.CharField()
+    days = serializers.IntegerField(help_text="会员天数")
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, coerce_to_string=False, help_text="价格（元）"
+    )
+
+
 class GenerateQrCodeInput(FlatSerializer):
     userId = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, error_messages=_required("用户ID不能为空")
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages=_required("用户ID不能为空"),
+        help_text="为谁下单：普通用户只能填自己的ID",
     )
     planId = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, error_messages=_required("套餐ID不能为空")
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages=_required("套餐ID不能为空"),
+        help_text="套餐ID（1 月度、2 季度、3 年度；见 GET /api/payment/plans）",
     )
     amount = serializers.DecimalField(
         max_digits=10,
@@ -27,9 +42,12 @@ class GenerateQrCodeInput(FlatSerializer):
         min_value=0,
         coerce_to_string=False,
         error_messages=_required("支付金额不能为空"),
+        help_text="页面展示的价格，必须等于套餐现价，否则 400",
     )
     paymentMethod = serializers.ChoiceField(
-        choices=PaymentMethod.choices, error_messages=_required("支付方式不能为空")
+        choices=PaymentMethod.choices,
+        error_messages=_required("支付方式不能为空"),
+        help_text="0 微信支付、1 支付宝、2 银行卡",
     )
 
 

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import api, views
+from . import api
 
 app_name = "payments"
 
 urlpatterns = [
+    path("plans", api.PlansView.as_view(), name="plans"),
     path("generate-qrcode", api.GenerateQrCodeView.as_view(), name="generate-qrcode"),
     path("status/<str:order_number>", api.OrderStatusView.as_view(), name="status"),
     path("callback", api.PaymentCallbackView.as_view(), name="callback"),
@@ -19,5 +20,5 @@ urlpatterns = [
     ),
     path("orders/<int:pk>", api.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel", api.OrderCancelView.as_view(), name="order-cancel"),
-    path("qrcode/<str:order_number>.svg", views.qr_code, name="qrcode"),
+    path("qrcode/<str:order_number>.svg", api.QrCodeView.as_view(), name="qrcode"),
 ]

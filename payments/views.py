@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from vipplatform.api import error_body
@@ -18,7 +17,7 @@ from vipplatform.links import site_url
 
 from . import selectors
 from .exceptions import OrderNotFound
-from .gateway import FAILED, SUCCESS, SandboxGateway, get_gateway, qr_code_svg
+from .gateway import FAILED, SUCCESS, SandboxGateway
 from .models import PaymentMethod
 
 
@@ -55,16 +54,6 @@ def vip_page(request):
         },
     }
     return render(request, "payments/vip.html", context)
-
-
-@require_GET
-@cache_control(public=True, max_age=3600)
-def qr_code(request, order_number: str) -> HttpResponse:
-    """The order's payment QR code as SVG. Public: the order number is unguessable, and the
-    image only carries the link to pay."""
-    order = _order_or_404(order_number)
-    link = get_gateway().payment_link(order)
-    return HttpResponse(qr_code_svg(link), content_type="image/svg+xml")
 
 
 @require_GET

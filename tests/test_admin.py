@@ -315,3 +315,38 @@ def test_a_list_page_costs_the_same_queries_for_ten_rows_as_for_hundreds(
     rows(300)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert admin_client.get(url).status_code == HTTPStatus.OK
+
+
+def test_an_overdue_pending_order_is_expired_everywhere_staff_look(admin_client, staff_api, plans):
+    """One definition of the status users see: the admin's filter and list, the API search and
+    the statistics agree on a pending order past its deadline (no job has run)."""
+    overdue = VipOrderFactory(expire_time=timezone.now() - timedelta(minutes=1))
+    expired = admin_client.get(ORDERS, {"status": "3"}).content.decode()
+    pending = admin_client.get(ORDERS, {"status": "0"}).content.decode()
+    assert overdue.order_number in expired and "已过期" in expired
+    assert overdue.order_number not in pending
+    searched = staff_api.post("/api/payment/orders/search", {"status": 3}, format="json").json()
+    assert [o["orderNumber"] for o in searched["content"]] == [overdue.order_number]
+    stats = staff_api.get("/api/payment/orders/statistics").json()
+    assert (stats["expiredOrders"], stats["pendingOrders"]) == (1, 0)
+
+
+def test_a_plan_with_a_bad_price_or_days_is_refused(admin_client, plans):
+    for price, days in (("-1", "30"), ("0", "30"), ("9.999", "30"), ("29.90", "0")):
+        page = admin_client.post(
+            "/admin/payments/vipplan/1/change/",
+            {"name": "月度会员", "days": days, "price": price, "is_active": "on"},
+        )
+        assert page.status_code == HTTPStatus.OK, (price, days)
+        assert "errorlist" in page.content.decode()
+    plan = VipPlan.objects.get(pk=1)
+    assert (plan.price, plan.days) == (Decimal("29.90"), 30)
+
+
+def test_the_vip_page_stands_whatever_is_in_the_plans_table(client_for, user, plans):
+    VipPlan.objects.filter(pk=1).update(price=Decimal("-1"), days=0)
+    VipPlan.objects.create(id=9, name="坏套餐", days=0, price=Decimal("0"))
+    page = client_for(user).get("/vip/")
+    assert page.status_code == HTTPStatus.OK
+    text = page.content.decode()
+    assert "季度会员" in text and "坏套餐" not in text

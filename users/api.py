@@ -5,13 +5,13 @@ from django.conf import settings
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from vipplatform.api import SpringPagination, envelope, envelope_responses
+from vipplatform.api import BrowsableInput, SpringPagination, envelope, envelope_responses
 from vipplatform.permissions import require_self_or_staff
 from vipplatform.throttling import RegistrationThrottle
 
@@ -51,7 +51,10 @@ def _validated(serializer_class, data) -> dict:
     return params.validated_data
 
 
-class RegisterView(APIView):
+class RegisterView(BrowsableInput, APIView):
+    """注册新用户：用户名 3-20 位，密码 6-20 位且不能过于常见，邮箱必填且唯一。"""
+
+    input_serializer = RegisterInput
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [RegistrationThrottle]
@@ -74,7 +77,7 @@ class RegisterView(APIView):
 
 
 class CheckUsernameView(APIView):
-    """Whether a username is still free (the register page asks when the field loses focus)."""
+    """用户名是否可用（注册页在输入框失去焦点时查询）。"""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -94,7 +97,11 @@ class CheckUsernameView(APIView):
         return envelope(free, message="用户名可用" if free else "用户名已存在")
 
 
-class LoginView(APIView):
+class LoginView(BrowsableInput, APIView):
+    """用户名和密码登录，建立会话（Cookie）。`sessionId` 只是前端保存的标记，不能代替 Cookie。
+    尝试次数按账号和地址限制，网页、管理后台和接口共用同一限额。"""
+
+    input_serializer = LoginInput
     # Anonymous: no session yet, so no CSRF token to check (DRF checks it for sessions only).
     # Attempts are counted by the authentication backend, for every way to log in.
     authentication_classes = []
@@ -103,6 +110,13 @@ class LoginView(APIView):
     @extend_schema(
         summary="登录",
         request=LoginInput,
+        examples=[
+            OpenApiExample(
+                "演示账号",
+                value={"username": "demo", "password": "demo-vip-2026"},
+                request_only=True,
+            )
+        ],
         responses=envelope_responses(
             "LoginEnvelope",
             LoginOutput(),
@@ -129,8 +143,7 @@ class LoginView(APIView):
 
 
 class LogoutView(APIView):
-    """Always 200: the old front end logs out on every 401, so a logout that answered 401
-    would start that again, without end. No CSRF check: ending a session harms nobody."""
+    """退出登录。无论是否登录都返回 200（旧前端收到 401 就会调用退出，退出再返回 401 会死循环）。"""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -144,6 +157,8 @@ class LogoutView(APIView):
 
 
 class CurrentUserView(APIView):
+    """当前登录的用户；`isVip` 只在会员未到期时为 1。"""
+
     @extend_schema(
         summary="当前登录用户",
         responses=envelope_responses("UserEnvelope", UserSerializer(), **LOGGED_IN),
@@ -154,6 +169,8 @@ class CurrentUserView(APIView):
 
 
 class LoginStatusView(APIView):
+    """是否已登录（true / false），同时下发 CSRF Cookie（XSRF-TOKEN）。"""
+
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -165,7 +182,11 @@ class LoginStatusView(APIView):
         return envelope(request.user.is_authenticated)
 
 
-class ProfileView(APIView):
+class ProfileView(BrowsableInput, APIView):
+    """修改自己的邮箱、手机号（1 开头的 11 位手机号）和头像；其他字段会被忽略。"""
+
+    input_serializer = ProfileInput
+
     @extend_schema(
         summary="修改个人资料（邮箱、手机号、头像）",
         request=ProfileInput,
@@ -179,8 +200,11 @@ class ProfileView(APIView):
         return envelope(UserSerializer(user).data, message="更新成功")
 
 
-class PasswordView(APIView):
-    """The old front end sends both passwords as query parameters; a JSON body is read too."""
+class PasswordView(BrowsableInput, APIView):
+    """修改密码：旧前端用查询参数 `oldPassword`、`newPassword` 传递，也接受 JSON 请求体。
+    当前会话保持登录，该用户的其他会话失效。"""
+
+    input_serializer = PasswordChangeInput
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "password_change"
@@ -211,6 +235,9 @@ class PasswordView(APIView):
 
 
 class UserListView(APIView):
+    """用户列表（管理员），分页；`sort` 可为 id、username、createTime、registerTime、
+    updateTime、lastLoginTime、vipExpireTime，`direction` 为 asc 或 desc。"""
+
     permission_classes = [IsAdminUser]
     query_serializer = UserListQuery
 
@@ -233,6 +260,8 @@ class UserListView(APIView):
 
 
 class UserSearchView(UserListView):
+    """按关键字搜索用户（管理员）：用户名、邮箱或手机号包含关键字。"""
+
     query_serializer = UserSearchQuery
 
     @extend_schema(
@@ -245,6 +274,8 @@ class UserSearchView(UserListView):
 
 
 class UserDetailView(APIView):
+    """一个用户（本人或管理员）；管理员可删除账户，有订单或VIP记录的账户改为禁用。"""
+
     @extend_schema(
         summary="用户信息",
         responses=envelope_responses(
@@ -289,7 +320,11 @@ VIP_SET_RESPONSES = envelope_responses(
 )
 
 
-class UserVipView(APIView):
+class UserVipView(BrowsableInput, APIView):
+    """设置（PUT，精确到期时间，须晚于现在）或取消（DELETE）一个用户的VIP（管理员）。"""
+
+    input_serializer = VipUpdateInput
+
     permission_classes = [IsAdminUser]
 
     @extend_schema(
@@ -309,7 +344,7 @@ class UserVipView(APIView):
 
 
 class UserVipParamsView(APIView):
-    """The same as PUT /vip, with query parameters (as the old service also accepted)."""
+    """与 PUT /vip 相同，参数放在查询字符串中（旧服务也支持）。"""
 
     permission_classes = [IsAdminUser]
 

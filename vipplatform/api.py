@@ -18,10 +18,12 @@ from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.pagination import BasePagination
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import DomainError
+from .parsers import JSONParser
 
 logger = logging.getLogger(__name__)
 
@@ -312,3 +314,15 @@ class SpringPagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "default": 10},
             },
         ]
+
+
+class BrowsableInput:
+    """For a view whose input is `input_serializer`: DRF's browsable API renders an HTML form
+    for it (so the view takes form posts besides JSON), and OPTIONS describes its fields. Both
+    ask the view for `get_serializer`."""
+
+    input_serializer: type[serializers.Serializer]
+    parser_classes = [JSONParser, FormParser]
+
+    def get_serializer(self, *args, **kwargs):
+        return self.input_serializer(*args, **kwargs)

@@ -9,7 +9,18 @@ class VipSessionScheme(SessionScheme):
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Imported by DRF on first use, which also registers the extension above."""
+    """Imported by DRF on first use, which also registers the extension above. Operations
+    are tagged by path family."""
+
+    TAGS = [
+        ("/api/payment/orders", "订单管理"),
+        ("/api/payment/", "支付"),
+        ("/api/users/", "用户"),
+    ]
+
+    def get_tags(self) -> list[str]:
+        path = self.path
+        return [next((tag for prefix, tag in self.TAGS if path.startswith(prefix)), "其他")]
 
 
 def add_common_error_responses(result, generator, request, public):

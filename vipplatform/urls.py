@@ -2,7 +2,7 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -17,6 +17,7 @@ admin.site.site_title = "VIP管理后台"
 admin.site.login_form = AdminLoginForm  # one login throttle for every way to log in
 
 urlpatterns = [
+    path("api/", views.ApiRootView.as_view(), name="api-root"),
     path("api/payment/", include("payments.urls")),
     path("api/users/", include("users.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -56,6 +57,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    re_path(r"^api/(?P<path>.*)$", views.api_not_found),  # after every API route
 ]
 
 handler404 = "vipplatform.views.page_not_found"

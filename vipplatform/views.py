@@ -5,7 +5,13 @@ from http import HTTPStatus
 
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.urls import reverse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .api import ENVELOPE_MESSAGES, error_body, error_status, is_envelope_path
 
@@ -57,3 +63,41 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return json_error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "服务器内部错误")
     return defaults.server_error(request)
+
+
+class ApiRootView(APIView):
+    """The API's entry point: the path families, the plans and the documentation, linked."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        def link(name: str, *args) -> str:
+            return request.build_absolute_uri(reverse(name, args=args))
+
+        return Response(
+            {
+                "payment": {
+                    "plans": link("payments:plans"),
+                    "generate-qrcode": link("payments:generate-qrcode"),
+                    "callback": link("payments:callback"),
+                    "orders/search": link("payments:order-search"),
+                    "orders/statistics": link("payments:order-statistics"),
+                },
+                "users": {
+                    "register": link("users:register"),
+                    "login": link("users:login"),
+                    "current": link("users:current"),
+                    "list": link("users:list"),
+                },
+                "schema": link("schema"),
+                "docs": link("swagger-ui"),
+            }
+        )
+
+
+@csrf_exempt  # an answer that changes nothing needs no CSRF check (it would answer HTML)
+def api_not_found(request, path: str = ""):
+    """Every unknown path under /api/ answers JSON in its family's format, DEBUG or not."""
+    return page_not_found(request, None)
