@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -36,7 +35,7 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.CAP].count()
+        return self.object_list.order_by()[: self.CAP].count()
 
 
 @admin.register(VipPlan)
@@ -111,8 +110,10 @@ class VipOrderAdmin(admin.ModelAdmin):
         ("create_time", admin.DateFieldListFilter),
     ]
     search_fields = ["order_number"]  # see get_search_results
-    search_help_text = "订单号（开头几位即可）或准确的用户名"
-    list_select_related = ["user"]
+    search_help_text = "准确的用户名，或订单号（开头几位即可）"
+    # The users come in a second query: joined, MariaDB sorts the whole order table into a
+    # temporary table before the LIMIT (2.6 s over a million orders, against milliseconds).
+    list_select_related = False
     list_per_page = 50
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -168,14 +169,20 @@ class VipOrderAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("user")
+
     def get_search_results(self, request, queryset, search_term):
-        """An order-number prefix (an index range) or an exact username (its index, then the
-        orders' user index): a substring or a join would scan a million orders."""
+        """A username's orders when the term is one (the (user_id, create_time) index), else
+        the orders whose number starts with it (the order-number index): a substring or an OR
+        across a join scans a million orders."""
         term = search_term.strip()
         if not term:
             return queryset, False
-        users = get_user_model()._default_manager.filter(username=term).values("pk")
-        return queryset.filter(Q(order_number__startswith=term) | Q(user__in=users)), False
+        user = get_user_model()._default_manager.filter(username=term).values("pk").first()
+        if user is not None:
+            return queryset.filter(user_id=user["pk"]), False
+        return queryset.filter(order_number__istartswith=term), False
 
     @admin.display(description="用户", ordering="user__username")
     def user_link(self, order: VipOrder):

@@ -138,7 +138,7 @@ def _parse(body: bytes):
     try:
         return json.loads(body)
     except ValueError as exc:
-        raise ParseError(f"JSON parse error - {exc}") from None
+        raise ParseError(f"JSON 解析错误 - {exc}") from None
     except RecursionError:
         raise ParseError("JSON 嵌套层级过深") from None
 

@@ -18,7 +18,7 @@ from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.pagination import BasePagination
-from rest_framework.parsers import FormParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -322,7 +322,7 @@ class BrowsableInput:
     ask the view for `get_serializer`."""
 
     input_serializer: type[serializers.Serializer]
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_serializer(self, *args, **kwargs):
         return self.input_serializer(*args, **kwargs)
