@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -99,7 +100,7 @@ class VipOrderAdmin(admin.ModelAdmin):
         "plan_name",
         "amount",
         "status_name",
-        "create_time",
+        "created",
         "grant_ok",
     ]
     list_filter = [
@@ -192,6 +193,10 @@ class VipOrderAdmin(admin.ModelAdmin):
     @admin.display(description="状态")
     def status_name(self, order: VipOrder) -> str:
         return order.get_effective_status_display()
+
+    @admin.display(description="创建时间", ordering="create_time")
+    def created(self, order: VipOrder) -> str:
+        return f"{timezone.localtime(order.create_time):%Y-%m-%d %H:%M}"
 
     @admin.display(description="VIP已开通", boolean=True)
     def grant_ok(self, order: VipOrder) -> bool | None:

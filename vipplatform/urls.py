@@ -15,6 +15,7 @@ from . import views
 admin.site.site_header = "影视VIP会员 · 管理后台"
 admin.site.site_title = "VIP管理后台"
 admin.site.login_form = AdminLoginForm  # one login throttle for every way to log in
+admin.site.enable_nav_sidebar = False  # the lists need the width at 1280 px
 
 urlpatterns = [
     path("api/", views.ApiRootView.as_view(), name="api-root"),
