@@ -60,7 +60,7 @@ def test_healthz_needs_no_database(django_assert_num_queries):
 
 
 def test_readyz_answers_when_the_database_does():
-    assert Client().get("/readyz").json() == {"status": "ok", "database": "up"}
+    assert Client().get("/readyz").json() == {"status": "ok", "database": "up", "cache": "local"}
 
 
 def test_readyz_is_503_when_the_database_does_not():

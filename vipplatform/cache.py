@@ -1,4 +1,15 @@
-"""Django's Redis cache backend, with one redis client per connection pool and read-ahead.
+"""Django's Redis cache backend, failing safe, with one redis client per connection pool and
+read-ahead.
+
+The cache may fail; the platform may not. When Redis does not answer (down, or slower than the
+socket timeout in the settings), every operation answers as a miss or a failed write instead of
+raising: reads fall back to the database, writes and payments commit, sessions (`cached_db`)
+are read from and written to the database, and throttles, which keep their counts here, fail
+open (a Redis outage must not lock every user out; the counts start again when it is back).
+The failure is logged once a minute, not per request. A write that failed may have left an
+entry stale (a session logged out, an order paid meanwhile), so the first operation that works
+again empties the cache before anything is read from it: the cache's Redis database must be the
+platform's own.
 
 Django builds a new `redis.Redis` for every cache call. With redis-py 8 that costs about
 0.2 ms (the client builds its table of response callbacks each time), more than the round trip
@@ -14,6 +25,9 @@ each entry is used once, and a write of the entry in the meantime discards it.
 """
 
 import logging
+import threading
+import time
+from functools import wraps
 
 from django.core.cache.backends import redis
 from redis.exceptions import RedisError
@@ -21,6 +35,85 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 _ABSENT = object()
+LOG_INTERVAL_SECONDS = 60
+
+
+class _Health:
+    """What this process knows of Redis: failing since when, and whether to empty it on
+    recovery. Shared by the threads of a process (Django keeps a cache instance per thread)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failing_since: float | None = None
+        self.last_logged = 0.0
+        self.suppressed = 0
+
+    def failed(self, exc: Exception) -> None:
+        with self.lock:
+            now = time.monotonic()
+            if self.failing_since is None:
+                self.failing_since = now
+            if now - self.last_logged >= LOG_INTERVAL_SECONDS:
+                logger.warning(
+                    "cache unavailable, serving from the database (%s more failures since the "
+                    "last report): %s",
+                    self.suppressed,
+                    exc,
+                )
+                self.last_logged, self.suppressed = now, 0
+            else:
+                self.suppressed += 1
+
+    def recovering(self) -> bool:
+        """True once, for the first operation that works after a failure."""
+        with self.lock:
+            if self.failing_since is None:
+                return False
+            self.failing_since = None
+            return True
+
+
+health = _Health()
+
+
+def _fail_safe(answer_on_failure):
+    """Run the cache operation; on a Redis error answer `answer_on_failure(args)` instead."""
+
+    def decorate(method):
+        @wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                if health.failing_since is not None and health.recovering():
+                    logger.warning("cache answers again: emptying it of entries that may be stale")
+                    super(RedisCache, self).clear()
+                return method(self, *args, **kwargs)
+            except RedisError as exc:
+                health.failed(exc)
+                return answer_on_failure(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def _miss(key, default=None, *args, **kwargs):
+    return default
+
+
+def _nothing(*args, **kwargs):
+    return None
+
+
+def _no(*args, **kwargs):
+    return False
+
+
+def _empty(*args, **kwargs):
+    return {}
+
+
+def _all_failed(data, *args, **kwargs):
+    return list(data)
 
 
 class RedisCacheClient(redis.RedisCacheClient):
@@ -48,20 +141,25 @@ class RedisCache(redis.RedisCache):
         self._class = RedisCacheClient
         self._ahead = {}
 
+    def available(self) -> bool:
+        """Whether Redis answers now (for the readiness probe)."""
+        try:
+            return bool(self._cache.get_client().ping())
+        except RedisError:
+            return False
+
     def read_ahead(self, keys) -> None:
         """Fetch `keys` now, in one round trip, for this request's first `get` of each. If
-        Redis does not answer, nothing is read ahead: each reader meets the error (or, like the
-        session store, its fallback) as it would without read-ahead."""
-        try:
-            found = self.get_many(keys)
-        except RedisError as exc:
-            logger.warning("cache read-ahead failed: %s", exc)
-            return
+        Redis does not answer, nothing is read ahead."""
+        if health.failing_since is not None:
+            return  # each reader takes its own path, to the database
+        found = self.get_many(keys)
         self._ahead = {key: found.get(key, _ABSENT) for key in keys}
 
     def end_read_ahead(self) -> None:
         self._ahead = {}
 
+    @_fail_safe(_miss)
     def get(self, key, default=None, version=None):
         if version is None and key in self._ahead:
             value = self._ahead.pop(key)
@@ -73,18 +171,22 @@ class RedisCache(redis.RedisCache):
             for key in keys:
                 self._ahead.pop(key, None)
 
+    @_fail_safe(_no)
     def set(self, key, value, timeout=redis.DEFAULT_TIMEOUT, version=None):
         self._forget([key])
         return super().set(key, value, timeout, version)
 
+    @_fail_safe(_no)
     def add(self, key, value, timeout=redis.DEFAULT_TIMEOUT, version=None):
         self._forget([key])
         return super().add(key, value, timeout, version)
 
+    @_fail_safe(_no)
     def touch(self, key, timeout=redis.DEFAULT_TIMEOUT, version=None):
         self._forget([key])
         return super().touch(key, timeout, version)
 
+    @_fail_safe(_no)
     def delete(self, key, version=None):
         self._forget([key])
         return super().delete(key, version)
@@ -93,15 +195,26 @@ class RedisCache(redis.RedisCache):
         self._forget([key])
         return super().incr(key, delta, version)
 
+    @_fail_safe(_all_failed)
     def set_many(self, data, timeout=redis.DEFAULT_TIMEOUT, version=None):
         self._forget(data)
         return super().set_many(data, timeout, version)
 
+    @_fail_safe(_nothing)
     def delete_many(self, keys, version=None):
         keys = list(keys)
         self._forget(keys)
         return super().delete_many(keys, version)
 
+    @_fail_safe(_no)
     def clear(self):
         self.end_read_ahead()
         return super().clear()
+
+    @_fail_safe(_empty)
+    def get_many(self, keys, version=None):
+        return super().get_many(keys, version)
+
+    @_fail_safe(_no)
+    def has_key(self, key, version=None):
+        return super().has_key(key, version)

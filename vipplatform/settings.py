@@ -92,7 +92,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "vipplatform.cache.RedisCache"  # shares its redis client
+    CACHES["default"]["BACKEND"] = "vipplatform.cache.RedisCache"  # fails safe; see its module
+    # A Redis that does not answer within this is treated as down: the request goes on from
+    # the database rather than waiting.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.25),
+            "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.25),
+        }
+    )
 # Cache the order-status and session-user reads (and sessions) only in a cache every process
 # shares: with the per-process default, one worker could not invalidate another's copy.
 READ_CACHE = env.bool("READ_CACHE", default=bool(env.str("CACHE_URL", default="")))

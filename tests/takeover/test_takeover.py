@@ -2,12 +2,8 @@
 loaded into MariaDB, rows added as the old services wrote them, then `manage.py migrate`.
 Then the platform is served on that database and used as the old users would use it."""
 
-import http.cookiejar
-import json
 import os
 import re
-import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -15,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ..helpers import requires_mariadb
-from ..servers import ROOT, Gunicorn
+from ..servers import ROOT, Browser, Gunicorn
 from . import sitedb
 
 pytestmark = requires_mariadb
@@ -110,57 +106,6 @@ def server(site):
     gunicorn = Gunicorn(workers=1, env=env)
     yield gunicorn
     gunicorn.stop()
-
-
-class Browser:
-    """Cookies, the CSRF token echoed as axios does, JSON or form posts, no redirects."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
-        )
-
-    def cookie(self, name: str) -> str | None:
-        return next((c.value for c in self.jar if c.name == name), None)
-
-    def request(self, method: str, path: str, *, json_body=None, form=None):
-        headers = {"Referer": self.base + "/"}
-        data = None
-        if json_body is not None:
-            data, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
-        elif form is not None:
-            data = urllib.parse.urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookie("XSRF-TOKEN"):
-            headers["X-XSRF-TOKEN"] = self.cookie("XSRF-TOKEN")
-        request = urllib.request.Request(self.base + path, data, headers, method=method)
-        try:
-            response = self.opener.open(request, timeout=30)
-        except urllib.error.HTTPError as error:
-            response = error
-        body = response.read().decode()
-        return response.status, response.headers, body
-
-    def api(self, method: str, path: str, body=None):
-        status, _, text = self.request(method, path, json_body=body)
-        return status, json.loads(text)
-
-    def form_login(self, path: str, username: str, password: str) -> tuple[int, str]:
-        _, _, page = self.request("GET", path)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        status, headers, _ = self.request(
-            "POST",
-            path,
-            form={"csrfmiddlewaretoken": token, "username": username, "password": password},
-        )
-        return status, headers.get("Location", "")
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def shanghai(text: str) -> datetime:

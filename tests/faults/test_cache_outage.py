@@ -1,0 +1,134 @@
+"""Redis stops under a running server (a Redis of this test's own), then comes back: the
+platform serves from the database meanwhile, and nothing stale is served afterwards."""
+
+import signal
+import socket
+import subprocess
+import time
+from http import HTTPStatus
+
+import pytest
+
+from ..factories import PASSWORD, UserFactory, VipPlanFactory
+from ..helpers import requires_mariadb
+from ..servers import Browser, free_port, wait_until
+
+pytestmark = [requires_mariadb, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+
+class OwnRedis:
+    def __init__(self):
+        self.port = free_port()
+        self.process = None
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert wait_until(self.answers, timeout=10), "redis-server did not start"
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def pause(self) -> None:  # a Redis that hangs: every call runs into the socket timeout
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server():
+    server = OwnRedis()
+    yield server
+    server.resume()
+    if server.process.poll() is None:
+        server.stop()
+
+
+def logged_in(url: str, username: str) -> Browser:
+    browser = Browser(url)
+    status, body = browser.api(
+        "POST", "/api/users/login", {"username": username, "password": PASSWORD}
+    )
+    assert (status, body["code"]) == (HTTPStatus.OK, 200), body
+    return browser
+
+
+def test_the_platform_serves_without_redis_and_nothing_stale_after(start_gunicorn, redis_server):
+    for pk in (1, 2, 3):
+        VipPlanFactory(id=pk)
+    buyer = UserFactory(username="buyer")
+    UserFactory(username="leaver")
+    UserFactory(username="newcomer")
+    server = start_gunicorn(
+        workers=2,
+        CACHE_URL=f"redis://127.0.0.1:{redis_server.port}/0",
+        PAYMENT_SANDBOX_DELIVERY="false",
+        LOG_LEVEL="WARNING",
+    )
+    alice, bob = logged_in(server.url, "buyer"), logged_in(server.url, "leaver")
+    alice.api("GET", "/api/users/current")  # the XSRF-TOKEN cookie
+    _, order = alice.api(
+        "POST",
+        "/api/payment/generate-qrcode",
+        {"userId": buyer.pk, "planId": 1, "amount": 29.9, "paymentMethod": 0},
+    )
+    number = order["orderId"]
+    for _ in range(2):  # cached now, in both workers: pending, and bob's session
+        assert alice.api("GET", f"/api/payment/status/{number}")[1]["status"] == 0
+        assert bob.api("GET", "/api/users/current")[1]["code"] == 200
+    bob.api("GET", "/api/users/current")
+
+    # Redis hangs: every call runs into the timeout; the platform answers from the database.
+    redis_server.pause()
+    started = time.monotonic()
+    assert alice.api("GET", f"/api/payment/status/{number}") == (
+        HTTPStatus.OK,
+        {"orderId": number, "status": 0, "amount": 29.9},
+    )
+    assert alice.api("GET", "/api/users/current")[1]["data"]["username"] == "buyer"
+    assert logged_in(server.url, "newcomer").api("GET", "/api/users/current")[1]["code"] == 200
+    paid = Browser(server.url).api(
+        "POST", "/api/payment/callback", {"orderId": number, "status": "SUCCESS"}
+    )
+    assert paid == (HTTPStatus.OK, {"orderId": number, "status": 1})
+    assert bob.api("POST", "/api/users/logout")[1]["code"] == 200
+    status, ready = Browser(server.url).api("GET", "/readyz")
+    assert (status, ready["cache"], ready["database"]) == (HTTPStatus.OK, "down", "up")
+    assert time.monotonic() - started < 30
+
+    # Back: what the outage changed is what is served, not the entries cached before it.
+    redis_server.resume()
+    for _ in range(4):  # both workers
+        assert alice.api("GET", f"/api/payment/status/{number}")[1]["status"] == 1
+        assert bob.api("GET", "/api/users/current")[1]["code"] == 401
+        assert alice.api("GET", "/api/users/current")[1]["data"]["isVip"] == 1
+    assert Browser(server.url).api("GET", "/readyz")[1]["cache"] == "up"
+
+    # Redis gone altogether (connection refused), then restarted.
+    redis_server.stop()
+    assert alice.api("GET", f"/api/payment/status/{number}")[0] == HTTPStatus.OK
+    assert logged_in(server.url, "newcomer").api("GET", "/api/users/current")[1]["code"] == 200
+    redis_server.start()
+    assert wait_until(
+        lambda: Browser(server.url).api("GET", "/readyz")[1]["cache"] == "up", timeout=10
+    )
+    assert alice.api("GET", "/api/users/current")[1]["code"] == 200
+
+    # Reported, but not per request: a few lines per worker for dozens of failed calls.
+    log = server.log_text()
+    assert 0 < log.count("cache unavailable") <= 6, log
+    assert "Traceback" not in log
