@@ -14,17 +14,16 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
 
 from .exceptions import OrderNotFound
-from .models import OrderStatus, VipOrder
+from .models import VipOrder, effective_status
 
 TTL_SECONDS = 300
 FIELDS = ("order_number", "user_id", "status", "amount", "expire_time")
 
 
 @dataclass(frozen=True, slots=True)
-class OrderStatusView:
+class CachedOrderStatus:
     order_number: str
     user_id: int
     status: int
@@ -32,21 +31,19 @@ class OrderStatusView:
     expire_time: datetime
 
     def effective_status(self) -> int:
-        if self.status == OrderStatus.PENDING and self.expire_time <= timezone.now():
-            return OrderStatus.EXPIRED
-        return self.status
+        return effective_status(self.status, self.expire_time)
 
 
 def cache_key(order_number: str) -> str:
     return f"order-status:v1:{order_number}"
 
 
-def _load(order_number: str) -> OrderStatusView | None:
+def _load(order_number: str) -> CachedOrderStatus | None:
     row = VipOrder.objects.filter(order_number=order_number).values(*FIELDS).first()
-    return OrderStatusView(**row) if row else None
+    return CachedOrderStatus(**row) if row else None
 
 
-def order_status_get(order_number: str) -> OrderStatusView:
+def order_status_get(order_number: str) -> CachedOrderStatus:
     if settings.READ_CACHE:
         cached = cache.get(cache_key(order_number))
         if cached is not None:
@@ -62,5 +59,5 @@ def order_status_get(order_number: str) -> OrderStatusView:
 def order_status_changed(order: VipOrder) -> None:
     """Call inside the transaction that changes the order's status, holding its row lock."""
     if settings.READ_CACHE:
-        view = OrderStatusView(**{field: getattr(order, field) for field in FIELDS})
+        view = CachedOrderStatus(**{field: getattr(order, field) for field in FIELDS})
         transaction.on_commit(lambda: cache.set(cache_key(view.order_number), view, TTL_SECONDS))

@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Pay-Signature"
 TIMESTAMP_HEADER = "X-Pay-Timestamp"
-SUCCESS, FAILED = "SUCCESS", "FAILED"
 
 
 def sign(*, secret: str, timestamp: int | str, body: bytes) -> str:

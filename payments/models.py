@@ -23,6 +23,29 @@ class OrderStatus(models.IntegerChoices):
     EXPIRED = 3, "已过期"
 
 
+class PlanCode(models.IntegerChoices):
+    """The contract's three plans, by their `vipType` codes (the statistics count each)."""
+
+    MONTHLY = 1, "月度会员"
+    QUARTERLY = 2, "季度会员"
+    YEARLY = 3, "年度会员"
+
+
+class GatewayResult(models.TextChoices):
+    """What a gateway says of a payment (a notification's `status`)."""
+
+    SUCCESS = "SUCCESS", "成功"
+    FAILED = "FAILED", "失败"
+
+
+def effective_status(status: int, expire_time, *, now=None) -> int:
+    """The status as users see it: a pending order past its deadline is expired, whether or
+    not the expiry job has marked it yet (`status_seen_as` is the same rule for queries)."""
+    if status == OrderStatus.PENDING and expire_time <= (now or timezone.now()):
+        return OrderStatus.EXPIRED
+    return status
+
+
 class VipPlan(models.Model):
     """A membership plan; its id is the `vipType` / `planId` code of the API. Orders copy its
     name, days and price when they are made: editing a plan changes no existing order."""
@@ -126,11 +149,7 @@ class VipOrder(models.Model):
         return self.order_number
 
     def effective_status(self, *, now=None) -> int:
-        """The status as users see it: a pending order past its deadline reads as expired,
-        whether or not the expiry job has run yet."""
-        if self.status == OrderStatus.PENDING and self.expire_time <= (now or timezone.now()):
-            return OrderStatus.EXPIRED
-        return self.status
+        return effective_status(self.status, self.expire_time, now=now)
 
     def get_effective_status_display(self, *, now=None) -> str:
         return OrderStatus(self.effective_status(now=now)).label
@@ -143,12 +162,10 @@ class SandboxPayment(models.Model):
     it would ask a real provider, when a notification never arrived.
     """
 
-    class Result(models.TextChoices):
-        SUCCESS = "SUCCESS", "成功"
-        FAILED = "FAILED", "失败"
+    Result = GatewayResult
 
     order_number = models.CharField("订单号", max_length=50, unique=True)
-    result = models.CharField("结果", max_length=10, choices=Result.choices)
+    result = models.CharField("结果", max_length=10, choices=GatewayResult.choices)
     amount = models.DecimalField("金额", max_digits=10, decimal_places=2)
     transaction_id = models.CharField("网关交易号", max_length=64, unique=True)
     created_at = models.DateTimeField("支付时间", default=timezone.now)

@@ -21,7 +21,7 @@ from vipplatform.exceptions import DomainError
 from . import services
 from .exceptions import InvalidSignature, NotificationTooLarge
 from .gateway import SIGNATURE_HEADER, TIMESTAMP_HEADER, get_gateway
-from .models import NotificationOutcome, PaymentNotification, VipOrder
+from .models import GatewayResult, NotificationOutcome, PaymentNotification, VipOrder
 from .serializers import CallbackInput
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def notification_process(
         data = params.validated_data
         mark = (
             services.order_mark_paid
-            if data["status"] == CallbackInput.SUCCESS
+            if data["status"] == GatewayResult.SUCCESS
             else services.order_mark_failed
         )
         # The outcome commits with the payment: one commit less on the hottest write path.

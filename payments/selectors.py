@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .exceptions import OrderNotFound
-from .models import OrderStatus, PaymentMethod, VipOrder, VipPlan, status_seen_as
+from .models import OrderStatus, PaymentMethod, PlanCode, VipOrder, VipPlan, status_seen_as
 
 
 def order_get(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
@@ -65,9 +65,9 @@ def order_statistics() -> dict:
         wechatOrders=Count("pk", filter=Q(payment_method=PaymentMethod.WECHAT)),
         alipayOrders=Count("pk", filter=Q(payment_method=PaymentMethod.ALIPAY)),
         bankCardOrders=Count("pk", filter=Q(payment_method=PaymentMethod.BANK_CARD)),
-        monthlyOrders=Count("pk", filter=Q(plan_id=1)),
-        quarterlyOrders=Count("pk", filter=Q(plan_id=2)),
-        yearlyOrders=Count("pk", filter=Q(plan_id=3)),
+        monthlyOrders=Count("pk", filter=Q(plan_id=PlanCode.MONTHLY)),
+        quarterlyOrders=Count("pk", filter=Q(plan_id=PlanCode.QUARTERLY)),
+        yearlyOrders=Count("pk", filter=Q(plan_id=PlanCode.YEARLY)),
     )
     total = stats["totalOrders"]
     stats["paymentRate"] = (

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from vipplatform.api import FlatSerializer, PageQuerySerializer, SiteDateTimeField
 
-from .models import OrderStatus, PaymentMethod, VipOrder
+from .models import GatewayResult, OrderStatus, PaymentMethod, VipOrder
 
 MAX_ID = 2**63 - 1
 
@@ -59,7 +59,7 @@ class GenerateQrCodeOutput(FlatSerializer):
 
 
 class OrderStatusOutput(FlatSerializer):
-    """From a `VipOrder` or the cached `payments.cache.OrderStatusView`."""
+    """From a `VipOrder` or the cached `payments.cache.CachedOrderStatus`."""
 
     orderId = serializers.CharField(source="order_number", read_only=True)
     status = serializers.SerializerMethodField()
@@ -82,11 +82,10 @@ class OrderStatusOutput(FlatSerializer):
 
 
 class CallbackInput(FlatSerializer):
-    SUCCESS, FAILED = "SUCCESS", "FAILED"
 
     orderId = serializers.CharField(max_length=50, error_messages=_required("订单号不能为空"))
     status = serializers.ChoiceField(
-        choices=[SUCCESS, FAILED], error_messages=_required("支付状态不能为空")
+        choices=GatewayResult.values, error_messages=_required("支付状态不能为空")
     )
     amount = serializers.DecimalField(
         max_digits=10, decimal_places=2, required=False, coerce_to_string=False

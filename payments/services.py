@@ -20,7 +20,7 @@ from vipplatform.links import site_url
 from .cache import order_status_changed
 from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
 from .gateway import get_gateway
-from .models import NotificationOutcome, OrderStatus, VipOrder, VipPlan
+from .models import GatewayResult, NotificationOutcome, OrderStatus, VipOrder, VipPlan
 from .signals import payment_succeeded
 
 logger = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ def _reconcile_one(gateway, order: VipOrder) -> NotificationOutcome | None:
     report = gateway.query_payment(order)
     if report is None:
         return None
-    mark = order_mark_paid if report["status"] == "SUCCESS" else order_mark_failed
+    mark = order_mark_paid if report["status"] == GatewayResult.SUCCESS else order_mark_failed
     _, outcome = mark(
         order_number=order.order_number,
         amount=Decimal(report["amount"]),

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from vipplatform.api import error_body
@@ -17,8 +18,8 @@ from vipplatform.links import site_url
 
 from . import selectors
 from .exceptions import OrderNotFound
-from .gateway import FAILED, SUCCESS, SandboxGateway
-from .models import PaymentMethod
+from .gateway import SandboxGateway
+from .models import GatewayResult, PaymentMethod
 
 
 def _order_or_404(order_number: str):
@@ -31,6 +32,21 @@ def _order_or_404(order_number: str):
 def _require_sandbox() -> None:
     if not settings.PAYMENT_SANDBOX:
         raise Http404()
+
+
+# What the page's script says, translated here and handed over with `json_script`.
+PAGE_TEXT = {
+    "paid": _("支付成功！VIP权限已开通"),
+    "pending": _("等待支付…"),
+    "cancelled": _("支付失败，订单已取消。"),
+    "expired": _("订单已过期，未完成支付。"),
+    "creating": _("正在创建订单…"),
+    "network": _("网络错误，正在重试："),
+    "failed": _("操作失败："),
+    "memberUntil": _("会员有效期至"),
+    "noOrders": _("还没有订单"),
+    "sent": _("已提交模拟支付，等待网关通知…"),
+}
 
 
 @require_GET
@@ -52,6 +68,7 @@ def vip_page(request):
             "simulateUrl": reverse("sandbox-pay", args=["ORDER"]),
             "pollMilliseconds": 2000,
         },
+        "page_text": PAGE_TEXT,
     }
     return render(request, "payments/vip.html", context)
 
@@ -78,7 +95,7 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
         result = json.loads(request.body or b"{}").get("status")
     except (ValueError, AttributeError):
         result = None
-    if result not in (SUCCESS, FAILED):
+    if result not in GatewayResult.values:
         return _json_error(request, HTTPStatus.BAD_REQUEST, "status 必须是 SUCCESS 或 FAILED")
     # A configured address, never one taken from the request (its Host header is the caller's).
     notify_url = settings.PAYMENT_SANDBOX_NOTIFY_URL or site_url(reverse("payments:callback"))

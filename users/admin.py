@@ -9,7 +9,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AdminSplitDateTime, AdminTextInputWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
-from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +17,7 @@ from django.utils.html import format_html
 from vipplatform.exceptions import DomainError
 
 from . import services
-from .models import User, VipLedgerEntry
+from .models import User, VipLedgerEntry, vip_active_q
 
 
 class VipStateFilter(admin.SimpleListFilter):
@@ -29,8 +28,7 @@ class VipStateFilter(admin.SimpleListFilter):
         return [("active", "有效"), ("expired", "已过期"), ("never", "无")]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        active = Q(is_vip=True, vip_expire_time__gt=now)
+        active = vip_active_q(now=timezone.now())
         if self.value() == "active":
             return queryset.filter(active)
         if self.value() == "expired":

@@ -15,10 +15,14 @@ class UserStatus(models.IntegerChoices):
     ACTIVE = 1, "正常"
 
 
+def vip_active_q(*, now) -> Q:
+    """Members in force: the flag and an expiry still ahead (`User.vip_active` for one)."""
+    return Q(is_vip=True, vip_expire_time__gt=now)
+
+
 class UserQuerySet(models.QuerySet):
     def vip_active(self, *, now=None):
-        now = now or timezone.now()
-        return self.filter(is_vip=True, vip_expire_time__gt=now)
+        return self.filter(vip_active_q(now=now or timezone.now()))
 
     def vip_due_to_expire(self, *, now=None):
         """Users still flagged VIP whose expiry has passed (the expiry job's work)."""

@@ -231,7 +231,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "payments.models.OrderStatus",
         "PaymentMethodEnum": "payments.models.PaymentMethod",
-        "GatewayResultEnum": ["SUCCESS", "FAILED"],
+        "GatewayResultEnum": "payments.models.GatewayResult",
     },
 }
 
