@@ -82,7 +82,6 @@ class OrderStatusOutput(FlatSerializer):
 
 
 class CallbackInput(FlatSerializer):
-
     orderId = serializers.CharField(max_length=50, error_messages=_required("订单号不能为空"))
     status = serializers.ChoiceField(
         choices=GatewayResult.values, error_messages=_required("支付状态不能为空")

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from vipplatform.api import error_body
 from vipplatform.exceptions import DomainError
 from vipplatform.links import site_url
+from vipplatform.views import json_error
 
 from . import selectors
 from .exceptions import OrderNotFound
@@ -96,7 +96,7 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
     except (ValueError, AttributeError):
         result = None
     if result not in GatewayResult.values:
-        return _json_error(request, HTTPStatus.BAD_REQUEST, "status 必须是 SUCCESS 或 FAILED")
+        return json_error(request, HTTPStatus.BAD_REQUEST, "status 必须是 SUCCESS 或 FAILED")
     # A configured address, never one taken from the request (its Host header is the caller's).
     notify_url = settings.PAYMENT_SANDBOX_NOTIFY_URL or site_url(reverse("payments:callback"))
     try:
@@ -104,13 +104,5 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
             order_number=order_number, result=result, notify_url=notify_url
         )
     except DomainError as exc:
-        return _json_error(request, exc.status, exc.message)
+        return json_error(request, exc.status, exc.message)
     return JsonResponse({"orderId": payment.order_number, "status": payment.result})
-
-
-def _json_error(request, status: int, message: str) -> JsonResponse:
-    return JsonResponse(
-        error_body(path=request.path, status=status, message=message),
-        status=status,
-        json_dumps_params={"ensure_ascii": False},
-    )

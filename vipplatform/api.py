@@ -27,6 +27,7 @@ from .parsers import JSONParser
 
 logger = logging.getLogger(__name__)
 
+API_PREFIX = "/api/"
 ENVELOPE_PREFIX = "/api/users/"
 
 
@@ -41,7 +42,14 @@ ENVELOPE_MESSAGES = {
 }
 
 
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX)
+
+
 def is_envelope_path(path: str) -> bool:
+    """The one place that decides an API path's error format: the user service's envelope
+    (HTTP 200, a business code) under `/api/users/`, the payment service's bodies elsewhere.
+    The exception handler, the error views, the middleware and the schema all ask here."""
     return path.startswith(ENVELOPE_PREFIX)
 
 

@@ -10,6 +10,7 @@ from django.utils.cache import add_never_cache_headers
 
 from users.backends import cache_key as user_cache_key
 
+from .api import is_api_path
 from .views import json_error
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class DatabaseUnavailableMiddleware:
         logger.error("database unavailable on %s: %s", request.path, exception)
         message = "服务暂时不可用，请稍后重试"
         status = HTTPStatus.SERVICE_UNAVAILABLE
-        if request.path.startswith("/api/"):
+        if is_api_path(request.path):
             response = json_error(request, status, message)
         else:
             response = HttpResponse(
@@ -52,7 +53,7 @@ class PrivateApiAnswersMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
+        if is_api_path(request.path) and not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
         return response
 

@@ -3,6 +3,8 @@
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
+from .api import is_api_path, is_envelope_path
+
 
 class VipSessionScheme(SessionScheme):
     target_class = "vipplatform.authentication.SessionAuthentication"
@@ -38,9 +40,9 @@ def add_common_error_responses(result, generator, request, public):
     }
     payment_error = {"$ref": "#/components/schemas/PaymentError"}
     for path, operations in result.get("paths", {}).items():
-        if not path.startswith("/api/"):
+        if not is_api_path(path):
             continue
-        users = path.startswith("/api/users/")
+        users = is_envelope_path(path)
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             if not users:

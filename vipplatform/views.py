@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .api import ENVELOPE_MESSAGES, error_body, error_status, is_envelope_path
+from .api import ENVELOPE_MESSAGES, error_body, error_status, is_api_path, is_envelope_path
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def json_error(request, status: int, message: str) -> JsonResponse:
 def page_not_found(request, exception):
     # An unknown path answers HTTP 404 on every API family: no view is there to speak its
     # protocol, and the old front end shows 请求的资源不存在 for it.
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return JsonResponse(
             error_body(path=request.path, status=HTTPStatus.NOT_FOUND, message="资源不存在"),
             status=HTTPStatus.NOT_FOUND,
@@ -70,7 +70,7 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return json_error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "服务器内部错误")
     return defaults.server_error(request)
 
