@@ -70,7 +70,6 @@ class OrderStatusOutput(serializers.Serializer):
         return order.effective_status()
 
 
-
 class CallbackInput(serializers.Serializer):
     orderId = serializers.CharField(max_length=50, error_messages=_required("订单号不能为空"))
     status = serializers.ChoiceField(

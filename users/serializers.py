@@ -27,7 +27,9 @@ class UserSerializer(serializers.Serializer):
         source="user_status", choices=UserStatus.choices, read_only=True
     )
     isVip = serializers.SerializerMethodField()
-    vipExpireTime = serializers.DateTimeField(source="vip_expire_time", allow_null=True, read_only=True)
+    vipExpireTime = serializers.DateTimeField(
+        source="vip_expire_time", allow_null=True, read_only=True
+    )
     createTime = serializers.DateTimeField(source="create_time", read_only=True)
     updateTime = serializers.DateTimeField(source="update_time", read_only=True)
 

@@ -6,4 +6,3 @@ class SessionAuthentication(authentication.SessionAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "Session"
-
