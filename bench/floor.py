@@ -24,10 +24,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.api import OrderStatusView
-from payments.cache import order_status_get
-from payments.exceptions import OrderNotFound
 from payments.models import PaymentMethod, VipOrder
+from vipplatform import readcache
 
 
 class DrfFloor(APIView):
@@ -46,18 +44,12 @@ def redis_floor(request) -> JsonResponse:
 def status_floor(request, order_number: str) -> JsonResponse:
     if not request.user.is_authenticated:
         return JsonResponse({"error": "unauthorized"}, status=401)
-    try:
-        order = order_status_get(order_number)
-    except OrderNotFound:
-        order = None
+    order = readcache.order_status(order_number)
     if order is None or order.user_id != request.user.pk:
         return JsonResponse({"error": "not found"}, status=404)
     return JsonResponse(
         {"orderId": order.order_number, "status": order.effective_status(), "amount": order.amount}
     )
-
-
-status_floor.cache_reads = OrderStatusView.cache_reads
 
 
 def search_floor(request) -> JsonResponse:
@@ -92,7 +84,7 @@ def search_floor(request) -> JsonResponse:
 urlpatterns = [
     path("floor/drf", DrfFloor.as_view()),
     path("floor/redis", redis_floor),
-    path("floor/status/<str:order_number>", status_floor),
+    path("floor/status/<str:order_number>", status_floor, name="floor-status"),
     path("floor/search", search_floor),
     path("", include("vipplatform.urls")),
 ]

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vipplatform import readcache
 from vipplatform.api import (
     BrowsableInput,
     PaymentErrorSerializer,
@@ -22,7 +23,7 @@ from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
 from vipplatform.throttling import OrderCreateThrottle, RefusedNotificationThrottle
 
 from . import notifications, selectors, services
-from .cache import cache_key, order_status_get
+from .exceptions import OrderNotFound
 from .gateway import get_gateway, qr_code_svg
 from .serializers import (
     CallbackInput,
@@ -148,17 +149,14 @@ class OrderStatusView(APIView):
 
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
 
-    @staticmethod
-    def cache_reads(order_number: str) -> list[str]:
-        """What `vipplatform.middleware.CacheReadAheadMiddleware` fetches with the session."""
-        return [cache_key(order_number)]
-
     @extend_schema(
         summary="查询订单支付状态",
         responses={200: OrderStatusOutput, **_errors(401, 403, 404)},
     )
     def get(self, request, order_number: str):
-        order = order_status_get(order_number)  # cached when READ_CACHE is on
+        order = readcache.order_status(order_number)
+        if order is None:
+            raise OrderNotFound()
         self.check_object_permissions(request, order)
         return Response(OrderStatusOutput(order).data)
 

@@ -59,7 +59,7 @@ class GenerateQrCodeOutput(serializers.Serializer):
 
 
 class OrderStatusOutput(serializers.Serializer):
-    """From a `VipOrder` or the cached `payments.cache.CachedOrderStatus`."""
+    """From a `VipOrder` or the cached `vipplatform.readcache.CachedOrderStatus`."""
 
     orderId = serializers.CharField(source="order_number", read_only=True)
     status = serializers.SerializerMethodField()

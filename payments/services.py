@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from vipplatform.links import site_url
+from vipplatform.readcache import order_changed
 
-from .cache import order_status_changed
 from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
 from .gateway import get_gateway
 from .models import GatewayResult, NotificationOutcome, OrderStatus, VipOrder, VipPlan
@@ -119,7 +119,7 @@ def order_mark_paid(
     order.pay_time = now
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "pay_time", "transaction_id"])
-    order_status_changed(order)
+    order_changed(order)
     logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
     _announce_payment(order)
     return order, NotificationOutcome.PAID
@@ -171,7 +171,7 @@ def order_mark_failed(
     order.status = OrderStatus.CANCELLED
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "transaction_id"])
-    order_status_changed(order)
+    order_changed(order)
     logger.info("payment failed, order cancelled order=%s user=%s", order_number, order.user_id)
     return order, NotificationOutcome.FAILED
 
@@ -184,7 +184,7 @@ def order_cancel(*, order_id: int) -> VipOrder:
         raise OrderNotPending()
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status"])
-    order_status_changed(order)
+    order_changed(order)
     logger.info("order cancelled order=%s user=%s", order.order_number, order.user_id)
     return order
 

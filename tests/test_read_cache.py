@@ -17,12 +17,13 @@ from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments.cache import _load, cache_key, order_status_get
-from users.backends import cache_key as user_cache_key
 from users.models import User
 from users.services import vip_expire_due
-from vipplatform import cache as vipplatform_cache
-from vipplatform.middleware import CacheReadAheadMiddleware
+from vipplatform import readcache
+from vipplatform.readcache import backend
+from vipplatform.readcache.keys import order_key, user_key
+from vipplatform.readcache.middleware import ReadAheadMiddleware
+from vipplatform.readcache.orders import load
 
 from .factories import UserFactory, VipOrderFactory
 from .helpers import post_callback
@@ -34,8 +35,14 @@ REDIS = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture
 def redis_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "vipplatform.cache.RedisCache", "LOCATION": REDIS}}
+    settings.CACHES = {
+        "default": {"BACKEND": "vipplatform.readcache.backend.RedisCache", "LOCATION": REDIS}
+    }
     settings.READ_CACHE = True
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "vipplatform.readcache.middleware.ReadAheadMiddleware",
+    ]
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     if not cache.available():  # the cache fails safe: ask it whether Redis answers
         if os.environ.get("CI"):
@@ -69,7 +76,7 @@ def test_a_redis_cache_url_selects_the_shared_client_backend():
         text=True,
         check=True,
     ).stdout
-    assert out.strip() == "vipplatform.cache.RedisCache"
+    assert out.strip() == "vipplatform.readcache.backend.RedisCache"
 
 
 def test_a_repeated_status_read_costs_no_query(member, user, plans, django_assert_num_queries):
@@ -130,12 +137,12 @@ def test_the_expiry_job_refreshes_the_cached_users(
 
 def test_a_reader_cannot_put_an_old_status_back(redis_cache, plans):
     order = VipOrderFactory()
-    stale = _load(order.order_number)  # a reader fetched the row before the payment...
+    stale = load(order.order_number)  # a reader fetched the row before the payment...
     order.status = 1
     order.save()
-    cache.set(cache_key(order.order_number), _load(order.order_number))  # ...the writer's refresh
-    cache.add(cache_key(order.order_number), stale)  # ...then the reader's late fill: ignored
-    assert order_status_get(order.order_number).status == 1
+    cache.set(order_key(order.order_number), load(order.order_number))  # ...the writer's refresh
+    cache.add(order_key(order.order_number), stale)  # ...then the reader's late fill: ignored
+    assert readcache.order_status(order.order_number).status == 1
 
 
 def test_a_disabled_user_is_logged_out_at_once(member, user, django_capture_on_commit_callbacks):
@@ -161,7 +168,7 @@ def redis_commands(monkeypatch):
 
 
 def test_a_status_poll_is_one_redis_round_trip(member, user, plans, redis_commands):
-    """The session, its user and the order are read ahead together (see vipplatform.cache)."""
+    """The session, its user and the order are read ahead together (see vipplatform.readcache)."""
     order = VipOrderFactory(user=user)
     member.get(f"/api/payment/status/{order.order_number}")  # learns the session's user
     redis_commands.clear()
@@ -197,13 +204,13 @@ def test_a_wrong_guess_of_the_sessions_user_is_not_used(redis_cache, member, use
     """The middleware guesses the user's cache key from the session key; the user still comes
     from the session."""
     someone_else = UserFactory()
-    cache.set(user_cache_key(someone_else.pk), someone_else)
+    cache.set(user_key(someone_else.pk), someone_else)
     request = RequestFactory().get("/api/users/current")
     request.COOKIES[settings.SESSION_COOKIE_NAME] = member.cookies[
         settings.SESSION_COOKIE_NAME
     ].value
     SessionMiddleware(lambda request: None).process_request(request)
-    middleware = CacheReadAheadMiddleware(lambda request: None)
+    middleware = ReadAheadMiddleware(lambda request: None)
     middleware._session_users[request.session.session_key] = str(someone_else.pk)
 
     middleware.process_view(request, lambda request: None, (), {})
@@ -214,9 +221,12 @@ def test_a_wrong_guess_of_the_sessions_user_is_not_used(redis_cache, member, use
 
 
 def test_a_cache_that_does_not_answer_is_a_miss_not_an_error(settings, monkeypatch, caplog):
-    monkeypatch.setattr(vipplatform_cache, "health", vipplatform_cache._Health())
+    monkeypatch.setattr(backend, "health", backend._Health())
     settings.CACHES = {
-        "default": {"BACKEND": "vipplatform.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1"}
+        "default": {
+            "BACKEND": "vipplatform.readcache.backend.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1",
+        }
     }
     cache.read_ahead(["a"])  # no Redis there: nothing read ahead
     assert cache.get("a", "default") == "default"
@@ -232,6 +242,7 @@ def test_nothing_is_read_ahead_without_the_read_cache(
     order = VipOrderFactory(user=user)
     settings.READ_CACHE = False
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "readcache" not in m]
     redis_commands.clear()
     member.get(f"/api/payment/status/{order.order_number}")
     assert redis_commands == []

@@ -14,8 +14,8 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from vipplatform.exceptions import DomainError, TooManyRequests
+from vipplatform.readcache import user_changed, users_changed
 
-from .backends import user_changed, users_changed
 from .exceptions import (
     AccountDisabled,
     BadCredentials,

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "vipplatform",
+    "vipplatform.readcache",
     "users",
     "payments",
 ]
@@ -53,7 +54,6 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "vipplatform.middleware.PrivateApiAnswersMiddleware",
     "vipplatform.middleware.DatabaseUnavailableMiddleware",
-    "vipplatform.middleware.CacheReadAheadMiddleware",
 ]
 
 ROOT_URLCONF = "vipplatform.urls"
@@ -92,7 +92,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "vipplatform.cache.RedisCache"  # fails safe; see its module
+    CACHES["default"]["BACKEND"] = "vipplatform.readcache.backend.RedisCache"  # fails safe
     # A Redis that does not answer within this is treated as down: the request goes on from
     # the database rather than waiting.
     CACHES["default"].setdefault("OPTIONS", {}).update(
@@ -108,7 +108,7 @@ READ_CACHE = env.bool("READ_CACHE", default=bool(env.str("CACHE_URL", default=""
 # --- Auth and sessions ----------------------------------------------------------------------
 
 AUTH_USER_MODEL = "users.User"
-AUTHENTICATION_BACKENDS = ["users.backends.CachedModelBackend"]
+AUTHENTICATION_BACKENDS = ["users.backends.UserBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -122,6 +122,8 @@ LOGIN_REDIRECT_URL = "vip"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
+if READ_CACHE:
+    MIDDLEWARE.append("vipplatform.readcache.middleware.ReadAheadMiddleware")
 # Sessions are read from the cache when it is shared (written through to the database).
 SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if READ_CACHE else "db")
 SESSION_SAVE_EVERY_REQUEST = False

@@ -18,7 +18,7 @@ pool does) and is safe to share between threads.
 
 Read-ahead: a status poll reads three entries one after another (the session, its user, the
 order), and each round trip to Redis costs about as much as the rest of the request. A
-middleware (`vipplatform.middleware.CacheReadAheadMiddleware`) names the entries a request will
+middleware (`readcache.middleware.ReadAheadMiddleware`) names the entries a request will
 read before its view runs; `read_ahead` fetches them with one MGET, and the first `get` of each
 answers from that. It is an earlier read, not a copy kept for later: it lasts one request,
 each entry is used once, and a write of the entry in the meantime discards it.

@@ -1,4 +1,4 @@
-"""The order-status read, cached in the shared cache when `settings.READ_CACHE` is on.
+"""The order-status read, cached when `settings.READ_CACHE` is on.
 
 Readers fill the cache with `add` (never overwriting); every change of an order's status `set`s
 the order after commit, so a reader that fetched the row just before a payment cannot put the
@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .exceptions import OrderNotFound
-from .models import VipOrder, effective_status
+from .keys import TTL_SECONDS, order_key
 
-TTL_SECONDS = 300
 FIELDS = ("order_number", "user_id", "status", "amount", "expire_time")
 
 
@@ -31,33 +30,32 @@ class CachedOrderStatus:
     expire_time: datetime
 
     def effective_status(self) -> int:
+        from payments.models import effective_status  # the rule lives with the order
+
         return effective_status(self.status, self.expire_time)
 
 
-def cache_key(order_number: str) -> str:
-    return f"order-status:v1:{order_number}"
-
-
-def _load(order_number: str) -> CachedOrderStatus | None:
+def load(order_number: str) -> CachedOrderStatus | None:
+    VipOrder = apps.get_model("payments", "VipOrder")
     row = VipOrder.objects.filter(order_number=order_number).values(*FIELDS).first()
     return CachedOrderStatus(**row) if row else None
 
 
-def order_status_get(order_number: str) -> CachedOrderStatus:
+def order_status(order_number: str) -> CachedOrderStatus | None:
     if settings.READ_CACHE:
-        cached = cache.get(cache_key(order_number))
+        cached = cache.get(order_key(order_number))
         if cached is not None:
             return cached
-    view = _load(order_number)
-    if view is None:
-        raise OrderNotFound()
-    if settings.READ_CACHE:
-        cache.add(cache_key(order_number), view, TTL_SECONDS)
-    return view
+    status = load(order_number)
+    if status is not None and settings.READ_CACHE:
+        cache.add(order_key(order_number), status, TTL_SECONDS)
+    return status
 
 
-def order_status_changed(order: VipOrder) -> None:
+def order_changed(order) -> None:
     """Call inside the transaction that changes the order's status, holding its row lock."""
     if settings.READ_CACHE:
-        view = CachedOrderStatus(**{field: getattr(order, field) for field in FIELDS})
-        transaction.on_commit(lambda: cache.set(cache_key(view.order_number), view, TTL_SECONDS))
+        status = CachedOrderStatus(**{field: getattr(order, field) for field in FIELDS})
+        transaction.on_commit(
+            lambda: cache.set(order_key(status.order_number), status, TTL_SECONDS)
+        )
