@@ -59,8 +59,16 @@ def test_sandbox_mode_in_production_fails_the_deploy_checks_and_warns(tmp_path):
     assert "sandbox" in result.stderr.lower()  # the warning logged at start
 
 
-def test_debug_off_without_a_real_secret_key_refuses_to_start(tmp_path):
-    result = manage(production_env(tmp_path, DJANGO_SECRET_KEY=""), "check")
+@pytest.mark.parametrize("key", ["", "django-insecure-local-development-only"])
+def test_debug_off_without_a_real_secret_key_refuses_to_serve(tmp_path, key):
+    result = subprocess.run(
+        [sys.executable, "-c", "import vipplatform.wsgi"],
+        cwd=ROOT,
+        env=production_env(tmp_path, DJANGO_SECRET_KEY=key),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 

@@ -5,3 +5,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vipplatform.settings")
 
 application = get_wsgi_application()
+
+from .startup import require_real_secret_key  # noqa: E402  (needs the settings configured)
+
+require_real_secret_key()
