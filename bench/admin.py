@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/admin.py --users 100000 --orders 1000000 [--keep]
 
-Uses its own database, vipplatform_bench_admin, seeded by `bench/seed.py` (skipped when it
-already holds the orders, with --keep). Each page is requested through Django's test client
-as a superuser, three times; prints the median milliseconds and the SQL statements of each.
+Uses its own database, vipplatform_bench_admin, seeded by `bench/seed.py`, plus a ledger row
+and a notification for each paid order (skipped when it already holds them, with --keep).
+Each page is requested through Django's test client as a superuser, three times; prints the
+median milliseconds and the SQL statements of each.
 """
 
 import argparse
@@ -35,8 +36,34 @@ PAGES = [
     ("users", "/admin/users/user/"),
     ("users, search", "/admin/users/user/?q=bench4242"),
     ("ledger", "/admin/users/vipledgerentry/"),
+    ("ledger, kind 购买", "/admin/users/vipledgerentry/?kind__exact=purchase"),
+    ("ledger, by staff", "/admin/users/vipledgerentry/?actor=staff"),
+    ("ledger, search username", "/admin/users/vipledgerentry/?q=bench4242"),
     ("notifications", "/admin/payments/paymentnotification/"),
+    ("notifications, refused", "/admin/payments/paymentnotification/?outcome__exact=refused"),
+    ("notifications, search number", "/admin/payments/paymentnotification/?q={paid_number}"),
 ]
+
+
+def _seed_history(connection) -> None:
+    """A ledger row and a notification for every paid order (600,000 of each): what a year of
+    payments leaves behind."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM vip_ledger")
+        cursor.execute("DELETE FROM payment_notification")
+        cursor.execute(
+            "INSERT INTO vip_ledger (user_id, kind, order_id, expire_before, expire_after,"
+            " reason, created_at)"
+            " SELECT user_id, 'purchase', id, NULL, pay_time + INTERVAL plan_days DAY,"
+            " '支付成功', pay_time FROM vip_order WHERE status = 1"
+        )
+        cursor.execute(
+            "INSERT INTO payment_notification (received_at, remote_addr, headers, body,"
+            " order_number, verified, outcome, detail, processed_at)"
+            " SELECT pay_time, '10.0.0.1', '{}', CONCAT('{\"orderId\": \"', order_number,"
+            " '\", \"status\": \"SUCCESS\"}'), order_number, 1, 'paid', '', pay_time"
+            " FROM vip_order WHERE status = 1"
+        )
 
 
 def main() -> None:
@@ -61,7 +88,7 @@ def main() -> None:
     from django.utils import timezone
 
     from bench import seed
-    from payments.models import VipOrder
+    from payments.models import PaymentNotification, VipOrder
     from users.models import User
 
     seeded = {}
@@ -69,8 +96,12 @@ def main() -> None:
         seed.reset()
         seeded["users_s"] = round(seed.seed_users(args.users), 1)
         seeded["orders_s"] = round(seed.seed_orders(args.orders), 1)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE TABLE vip_order, `user`")
+    if not (args.keep and PaymentNotification.objects.exists()):
+        started = time.perf_counter()
+        _seed_history(connection)
+        seeded["ledger_and_notifications_s"] = round(time.perf_counter() - started, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE vip_order, `user`, vip_ledger, payment_notification")
     staff, _ = User.objects.get_or_create(
         username="bench-admin",
         defaults={"email": "bench-admin@example.com", "is_staff": True, "is_superuser": True},
@@ -83,6 +114,7 @@ def main() -> None:
         "month": f"{timezone.localdate().replace(day=1):%Y-%m-%d}",
         "number": sample.order_number[:12],
         "pk": sample.pk,
+        "paid_number": PaymentNotification.objects.order_by("-id").first().order_number,
     }
     results = {}
     for name, path in PAGES:

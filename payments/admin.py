@@ -7,12 +7,12 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html
+
+from vipplatform.admin import CappedCountPaginator
 
 from . import services
 from .exceptions import OrderNotPending
@@ -25,18 +25,6 @@ from .models import (
     VipPlan,
 )
 from .notifications import notification_process
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most CAP rows: an exact COUNT(*) of a million orders on every page costs more
-    than the page. Past the cap the admin offers CAP rows' worth of pages; a filter or a
-    search narrows further."""
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: self.CAP].count()
 
 
 @admin.register(VipPlan)

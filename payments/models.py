@@ -218,6 +218,11 @@ class PaymentNotification(models.Model):
         verbose_name = "支付回调记录"
         verbose_name_plural = "支付回调记录"
         ordering = ["-received_at", "-id"]
+        indexes = [
+            # The admin's filters, newest first; the pruning job's refused ones past retention.
+            models.Index(fields=["outcome", "received_at"], name="notification_outcome_idx"),
+            models.Index(fields=["verified", "received_at"], name="notification_verified_idx"),
+        ]
 
     def __str__(self) -> str:
         received = timezone.localtime(self.received_at)
