@@ -60,7 +60,7 @@ def _buyer(request, user_id: int):
         raise PermissionDenied("不能为其他用户创建订单")
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound("用户不存在", field="userId")
+        raise NotFound("用户不存在", field="user_id")
     return user
 
 

@@ -1,4 +1,4 @@
-from vipplatform.exceptions import Conflict, DomainError, NotFound
+from vipplatform.exceptions import Conflict, DomainError, ErrorKind, NotFound
 
 
 class OrderNotFound(NotFound):
@@ -7,7 +7,7 @@ class OrderNotFound(NotFound):
 
 class PlanUnavailable(DomainError):
     message = "套餐不存在或已下架"
-    field = "planId"
+    field = "plan_id"
 
 
 class AmountMismatch(DomainError):
@@ -20,10 +20,10 @@ class OrderNotPending(Conflict):
 
 
 class InvalidSignature(DomainError):
-    status = 401
+    kind = ErrorKind.UNAUTHENTICATED
     message = "回调签名无效"
 
 
 class NotificationTooLarge(DomainError):
-    status = 413
+    kind = ErrorKind.TOO_LARGE
     message = "回调请求体过大"

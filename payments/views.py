@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from vipplatform.api import http_status
 from vipplatform.exceptions import DomainError
 from vipplatform.links import site_url
 from vipplatform.views import json_error
@@ -104,5 +105,5 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
             order_number=order_number, result=result, notify_url=notify_url
         )
     except DomainError as exc:
-        return json_error(request, exc.status, exc.message)
+        return json_error(request, http_status(exc), exc.message)
     return JsonResponse({"orderId": payment.order_number, "status": payment.result})

@@ -1,6 +1,6 @@
 """The user service's domain errors, with the old service's business codes (CONTRACT.md)."""
 
-from vipplatform.exceptions import Conflict, DomainError, NotFound
+from vipplatform.exceptions import Conflict, DomainError, ErrorKind, NotFound
 
 
 class UserNotFound(NotFound):
@@ -13,7 +13,7 @@ class UserNotFound(NotFound):
 
 class VipExpiryInPast(DomainError):
     message = "VIP到期时间必须晚于当前时间"
-    field = "vipExpireTime"
+    field = "vip_expire_time"
 
 
 class UsernameTaken(Conflict):
@@ -29,20 +29,20 @@ class EmailTaken(Conflict):
 
 
 class AccountDisabled(DomainError):
-    status = 403
+    kind = ErrorKind.FORBIDDEN
     message = "账号已被禁用"
     code = 1005
 
 
 class BadCredentials(DomainError):
-    status = 401
+    kind = ErrorKind.UNAUTHENTICATED
     message = "用户名或密码错误"
     code = 1006
 
 
 class WrongOldPassword(DomainError):
     message = "原密码错误"
-    field = "oldPassword"
+    field = "old_password"
     code = 1007
 
 
@@ -51,5 +51,5 @@ class CannotDeleteSelf(Conflict):
 
 
 class CannotDeleteSuperuser(DomainError):
-    status = 403
+    kind = ErrorKind.FORBIDDEN
     message = "只有超级管理员可以删除超级管理员账户"

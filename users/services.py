@@ -299,7 +299,7 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
     try:
         password_validation.validate_password(new_password, user=user)
     except DjangoValidationError as exc:
-        raise DomainError(exc.messages[0], field="newPassword") from None
+        raise DomainError(exc.messages[0], field="new_password") from None
     user.set_password(new_password)
     user.save(update_fields=["password", "update_time"])
     logger.info("password changed user=%s", user.pk)

@@ -21,7 +21,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .exceptions import DomainError
+from .exceptions import DomainError, ErrorKind
 from .parsers import JSONParser
 
 logger = logging.getLogger(__name__)
@@ -86,17 +86,40 @@ def _flatten(detail, prefix: str = "") -> Iterator[tuple[str, str]]:
         yield prefix or "non_field_errors", str(detail)
 
 
+KIND_STATUS = {
+    ErrorKind.INVALID: HTTPStatus.BAD_REQUEST,
+    ErrorKind.UNAUTHENTICATED: HTTPStatus.UNAUTHORIZED,
+    ErrorKind.FORBIDDEN: HTTPStatus.FORBIDDEN,
+    ErrorKind.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    ErrorKind.CONFLICT: HTTPStatus.CONFLICT,
+    ErrorKind.TOO_MANY: HTTPStatus.TOO_MANY_REQUESTS,
+    ErrorKind.TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+}
+
+
+def http_status(exc: DomainError) -> int:
+    """The HTTP status a domain error answers with (before an envelope path turns it into a
+    business code)."""
+    return int(KIND_STATUS[exc.kind])
+
+
+def camel_case(name: str) -> str:
+    """A domain field name as the API spells it (`plan_id` → `planId`)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
 def exception_handler(exc, context) -> Response | None:
     request = context["request"]
     headers = {}
     fields = None
     code = None
     if isinstance(exc, DomainError):
-        status, message, code = int(exc.status), exc.message, exc.code
+        status, message, code = http_status(exc), exc.message, exc.code
         if exc.retry_after:
             headers["Retry-After"] = str(exc.retry_after)
         if exc.field:
-            fields = {exc.field: exc.message}
+            fields = {camel_case(exc.field): exc.message}
     elif isinstance(exc, OperationalError | InterfaceError):
         logger.error("database unavailable on %s: %s", request.path, exc)
         status, message = HTTPStatus.SERVICE_UNAVAILABLE, "服务暂时不可用，请稍后重试"
