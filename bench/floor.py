@@ -1,5 +1,5 @@
 """Floors: how fast a path could be at best on this stack, served next to the real paths when
-`bin/bench --cache` serves them (settings `bench.settings`; never in the platform).
+the benchmark runs with `--floors` (settings `bench.settings`; never in the platform).
 
 - `/floor/drf`: a DRF view with no authentication, no permission and no serializer: what
   DRF's request handling alone costs over `/healthz`.
