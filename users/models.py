@@ -21,9 +21,6 @@ def vip_active_q(*, now) -> Q:
 
 
 class UserQuerySet(models.QuerySet):
-    def vip_active(self, *, now=None):
-        return self.filter(vip_active_q(now=now or timezone.now()))
-
     def vip_due_to_expire(self, *, now=None):
         """Users still flagged VIP whose expiry has passed (the expiry job's work)."""
         now = now or timezone.now()

@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import FlatSerializer, PageQuerySerializer, SiteDateTimeField
+from vipplatform.api import FlatSerializer, PageQuerySerializer
 
 from .models import DEFAULT_AVATAR, User, UserStatus
 from .selectors import USER_SORT_FIELDS
@@ -21,15 +21,17 @@ class UserSerializer(FlatSerializer):
     email = serializers.EmailField(label="邮箱", read_only=True)
     phone = serializers.CharField(label="手机号", read_only=True, allow_null=True)
     avatar = serializers.CharField(label="头像", read_only=True, allow_null=True)
-    registerTime = SiteDateTimeField(source="register_time", read_only=True)
-    lastLoginTime = SiteDateTimeField(source="last_login", allow_null=True, read_only=True)
+    registerTime = serializers.DateTimeField(source="register_time", read_only=True)
+    lastLoginTime = serializers.DateTimeField(source="last_login", allow_null=True, read_only=True)
     userStatus = serializers.ChoiceField(
         source="user_status", choices=UserStatus.choices, read_only=True
     )
     isVip = serializers.SerializerMethodField()
-    vipExpireTime = SiteDateTimeField(source="vip_expire_time", allow_null=True, read_only=True)
-    createTime = SiteDateTimeField(source="create_time", read_only=True)
-    updateTime = SiteDateTimeField(source="update_time", read_only=True)
+    vipExpireTime = serializers.DateTimeField(
+        source="vip_expire_time", allow_null=True, read_only=True
+    )
+    createTime = serializers.DateTimeField(source="create_time", read_only=True)
+    updateTime = serializers.DateTimeField(source="update_time", read_only=True)
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_isVip(self, user: User) -> int:
@@ -184,7 +186,7 @@ class LoginInput(serializers.Serializer):
 class LoginOutput(FlatSerializer):
     sessionId = serializers.CharField()
     user = UserSerializer()
-    loginTime = SiteDateTimeField()
+    loginTime = serializers.DateTimeField()
     maxInactiveInterval = serializers.IntegerField(help_text="会话有效期（秒）")
 
 

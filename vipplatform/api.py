@@ -209,15 +209,15 @@ class FlatSerializer(serializers.Serializer):
     #
     # DRF deep-copies a serializer's declared fields for every instance. A plain field keeps no
     # per-request state beyond what `bind` sets on it (its name and parent): what validation
-    # finds lives on the serializer. So a shallow copy does, at a fraction of the cost (0.2 ms
-    # less for the user, 0.24 ms less for a search body), made by copying the field's
-    # attributes: `copy.copy`'s generic protocol took four times as long (27 µs for the user's
-    # twelve fields, of a 0.65 ms request). Nested serializers are still deep-copied.
+    # finds lives on the serializer. So a shallow copy does, and it is what makes the status
+    # poll and the search measurably faster (docs/performance.md). A field that holds another
+    # (a nested serializer, a ListField's or DictField's child) is still deep-copied, so no
+    # two copies share a child.
 
     def get_fields(self) -> dict:
         return {
             name: copy.deepcopy(field)
-            if isinstance(field, serializers.BaseSerializer)
+            if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child")
             else _shallow_copy(field)
             for name, field in self._declared_fields.items()
         }
@@ -227,15 +227,6 @@ def _shallow_copy(field: serializers.Field) -> serializers.Field:
     clone = object.__new__(type(field))
     clone.__dict__.update(field.__dict__)
     return clone
-
-
-class SiteDateTimeField(serializers.DateTimeField):
-    """A date-time shown in the site's time zone (`TIME_ZONE`), the zone this project always
-    runs in: it never activates another. DRF asks for the active zone on every value, through
-    asgiref's context-local storage, which made up a third of the time to serialize an order."""
-
-    def default_timezone(self):
-        return timezone.get_default_timezone()
 
 
 class PageQuerySerializer(FlatSerializer):

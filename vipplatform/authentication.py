@@ -1,5 +1,4 @@
 from rest_framework import authentication
-from rest_framework.permissions import SAFE_METHODS
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
@@ -7,9 +6,3 @@ class SessionAuthentication(authentication.SessionAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "Session"
-
-    def enforce_csrf(self, request) -> None:
-        # Django's CSRF check accepts every safe method before it looks at a token; DRF runs the
-        # whole check anyway (parsing the CSRF cookie), 16 µs of a 0.55 ms status poll.
-        if request.method not in SAFE_METHODS:
-            super().enforce_csrf(request)

@@ -198,7 +198,6 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["vipplatform.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "vipplatform.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "vipplatform.schema.AutoSchema",
     "EXCEPTION_HANDLER": "vipplatform.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,

@@ -11,9 +11,9 @@ entry stale (a session logged out, an order paid meanwhile), so the first operat
 again empties the cache before anything is read from it: the cache's Redis database must be the
 platform's own.
 
-Django builds a new `redis.Redis` for every cache call. With redis-py 8 that costs about
-0.2 ms (the client builds its table of response callbacks each time), more than the round trip
-to Redis itself, so one client per pool is kept: a client holds no connection of its own (its
+Django builds a new `redis.Redis` for every cache call, which with redis-py 8 costs more than
+the round trip to Redis itself (the client builds its table of response callbacks each time),
+so one client per pool is kept: a client holds no connection of its own (its
 pool does) and is safe to share between threads.
 
 Read-ahead: a status poll reads three entries one after another (the session, its user, the
