@@ -16,6 +16,7 @@ from django.utils import timezone
 from vipplatform.exceptions import DomainError, TooManyRequests
 from vipplatform.readcache import user_changed, users_changed
 
+from . import selectors
 from .exceptions import (
     AccountDisabled,
     BadCredentials,
@@ -231,7 +232,7 @@ def user_register(
     avatar: str = DEFAULT_AVATAR,
 ) -> User:
     """A new, active, non-VIP user; the password is stored with Django's hasher."""
-    if User.objects.filter(username=username).exists():
+    if selectors.username_taken(username=username):
         raise UsernameTaken()
     if _email_taken(email):
         raise EmailTaken()
@@ -243,7 +244,7 @@ def user_register(
     except IntegrityError:
         # A concurrent registration took the name or the address between the checks and the
         # INSERT: the unique constraints decide, and say which.
-        if User.objects.filter(username=username).exists():
+        if selectors.username_taken(username=username):
             raise UsernameTaken() from None
         raise EmailTaken() from None
 
