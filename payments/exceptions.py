@@ -27,3 +27,10 @@ class InvalidSignature(DomainError):
 class NotificationTooLarge(DomainError):
     kind = ErrorKind.TOO_LARGE
     message = "回调请求体过大"
+
+
+class GatewayUnavailable(DomainError):
+    """The payment provider did not answer in time, or answered with an error of its own."""
+
+    kind = ErrorKind.UNAVAILABLE
+    message = "支付服务暂时不可用，请稍后重试"

@@ -1,6 +1,6 @@
 """Read-only order queries shared by the API, the pages and the admin."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
@@ -92,3 +92,19 @@ def plans_for_sale() -> list[VipPlan]:
             at_base_rate = base.price * plan.days / base.days
             plan.saving = max(at_base_rate - plan.price, Decimal("0")).quantize(Decimal("0.01"))
     return plans
+
+
+def orders_to_reconcile(
+    *,
+    min_age: timedelta = timedelta(minutes=5),
+    max_age: timedelta = timedelta(days=2),
+    now: datetime | None = None,
+) -> QuerySet[VipOrder]:
+    """Unpaid orders whose notification may have been lost: still pending (or expired), at
+    least `min_age` old (younger ones wait for their notification) and at most `max_age`."""
+    now = now or timezone.now()
+    return VipOrder.objects.filter(
+        status__in=[OrderStatus.PENDING, OrderStatus.EXPIRED],
+        create_time__lte=now - min_age,
+        create_time__gte=now - max_age,
+    ).order_by("create_time")

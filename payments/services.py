@@ -8,6 +8,7 @@ transaction; the `users` app grants the membership in response.
 import logging
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -15,9 +16,11 @@ from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from vipplatform.celery import app as celery_app
 from vipplatform.links import site_url
 from vipplatform.readcache import order_changed
 
+from . import selectors
 from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
 from .gateway import get_gateway
 from .models import GatewayResult, NotificationOutcome, OrderStatus, VipOrder, VipPlan
@@ -121,7 +124,8 @@ def order_mark_paid(
     order.save(update_fields=["status", "pay_time", "transaction_id"])
     order_changed(order)
     logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
-    _announce_payment(order)
+    if not _announce_payment(order):
+        _retry_grant_later(order)
     return order, NotificationOutcome.PAID
 
 
@@ -151,6 +155,20 @@ def _announce_payment(order: VipOrder) -> bool:
         order.grant_failed_at, order.grant_error = None, ""
         order.save(update_fields=["grant_failed_at", "grant_error"])
     return True
+
+
+def _retry_grant_later(order: VipOrder) -> None:
+    """After commit, start the failed grant's own retries (`tasks.retry_vip_grant`: 1, 2, 4 ...
+    minutes apart). Not in eager mode (no broker), where the task would run at once, in this
+    request: there the hourly sweep and staff's retry action in the admin take it up."""
+    if celery_app.conf.task_always_eager:
+        return
+    from .tasks import grant_retry_delay, retry_vip_grant
+
+    transaction.on_commit(
+        partial(retry_vip_grant.apply_async, (order.pk,), countdown=grant_retry_delay(0)),
+        robust=True,  # a broker that is down must not fail the payment's answer
+    )
 
 
 @transaction.atomic(savepoint=False)
@@ -239,46 +257,35 @@ def order_retry_failed_grants(*, limit: int = 500) -> tuple[int, int]:
 def orders_reconcile(
     *, min_age: timedelta = timedelta(minutes=5), max_age: timedelta = timedelta(days=2)
 ) -> dict[str, int]:
-    """Ask the gateway about unpaid orders whose notification may have been lost.
-
-    Orders still pending (or expired) that are at least `min_age` old and at most `max_age`:
-    a payment the gateway reports is completed through `order_mark_paid`, exactly as its
-    notification would have been (so once, with the VIP granted); a failure it reports cancels
-    a pending order. Answers counts by outcome.
-    """
-    now = timezone.now()
-    candidates = VipOrder.objects.filter(
-        status__in=[OrderStatus.PENDING, OrderStatus.EXPIRED],
-        create_time__lte=now - min_age,
-        create_time__gte=now - max_age,
-    ).order_by("create_time")
-    gateway = get_gateway()
+    """Reconcile, one after the other, the orders `selectors.orders_to_reconcile` names (the
+    command; the periodic job gives each order its own task). One order's trouble (an amount
+    that does not match, the gateway failing to answer about it) is logged and counted, and
+    the run goes on. Answers counts by outcome."""
     counts = {"checked": 0, "paid": 0, "failed": 0, "errors": 0}
-    for order in candidates.iterator():
+    orders = selectors.orders_to_reconcile(min_age=min_age, max_age=max_age)
+    for order_id, order_number, user_id in orders.values_list("pk", "order_number", "user_id"):
         counts["checked"] += 1
-        # One order's trouble (an amount that does not match, the gateway failing to answer
-        # about it) is logged and counted; the run goes on to the next.
         try:
-            outcome = _reconcile_one(gateway, order)
+            outcome = order_reconcile(order_id=order_id)
         except Exception:
             counts["errors"] += 1
-            logger.exception(
-                "reconciling order=%s user=%s failed", order.order_number, order.user_id
-            )
+            logger.exception("reconciling order=%s user=%s failed", order_number, user_id)
             continue
         if outcome in (NotificationOutcome.PAID, NotificationOutcome.FAILED):
             counts[outcome] += 1
-            logger.warning(
-                "reconciled order=%s user=%s: %s without a notification",
-                order.order_number,
-                order.user_id,
-                outcome,
-            )
     return counts
 
 
-def _reconcile_one(gateway, order: VipOrder) -> NotificationOutcome | None:
-    report = gateway.query_payment(order)
+def order_reconcile(*, order_id: int) -> NotificationOutcome | None:
+    """Ask the gateway about an unpaid order whose notification may have been lost.
+
+    A payment the gateway reports is completed through `order_mark_paid`, exactly as its
+    notification would have been (so once, with the VIP granted); a failure it reports cancels
+    a pending order. None when the gateway knows of no payment. `GatewayUnavailable` when it
+    does not answer (the task retries).
+    """
+    order = selectors.order_get(pk=order_id)
+    report = get_gateway().query_payment(order)
     if report is None:
         return None
     mark = order_mark_paid if report["status"] == GatewayResult.SUCCESS else order_mark_failed
@@ -287,4 +294,11 @@ def _reconcile_one(gateway, order: VipOrder) -> NotificationOutcome | None:
         amount=Decimal(report["amount"]),
         transaction_id=report.get("transactionId", ""),
     )
+    if outcome in (NotificationOutcome.PAID, NotificationOutcome.FAILED):
+        logger.warning(
+            "reconciled order=%s user=%s: %s without a notification",
+            order.order_number,
+            order.user_id,
+            outcome,
+        )
     return outcome

@@ -1,13 +1,8 @@
-"""The periodic jobs: expire orders, expire memberships, retry failed grants, and the scheduler."""
+"""The periodic jobs' work, run by hand through their management commands: expire orders,
+expire memberships, retry failed grants (`test_tasks.py` runs them as Celery tasks)."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -18,10 +13,9 @@ from rest_framework.test import APIClient
 
 from payments.models import OrderStatus, VipOrder
 from users.models import User, VipChangeKind, VipLedgerEntry
-from vipplatform.management.commands.run_scheduler import Job, Scheduler
 
 from .factories import UserFactory, VipOrderFactory
-from .helpers import post_callback, requires_mariadb
+from .helpers import post_callback
 
 pytestmark = pytest.mark.django_db
 
@@ -152,76 +146,3 @@ class TestRetryVipGrants:
         assert command("retry_vip_grants") == "granted 0, still failing 1"
         order.refresh_from_db()
         assert order.grant_error.startswith("ZeroDivisionError")
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
-class TestScheduler:
-    def test_runs_each_job_on_its_interval(self):
-        clock, runs = FakeClock(), []
-        jobs = [
-            Job("often", lambda: runs.append("often") or ("ok", False), interval=60),
-            Job("rarely", lambda: runs.append("rarely") or ("ok", False), interval=600),
-        ]
-        scheduler = Scheduler(jobs, clock=clock)
-        for clock.now in range(0, 601, 60):
-            scheduler.run_due()
-        assert runs.count("often") == 11
-        assert runs.count("rarely") == 2
-
-    def test_backs_off_while_a_job_keeps_failing_and_resets_after(self):
-        clock, outcomes = FakeClock(), iter([True, True, True, False])
-        job = Job("retry", lambda: ("x", next(outcomes)), interval=300, max_interval=1000)
-        scheduler = Scheduler([job], clock=clock)
-        delays = []
-        for _ in range(4):
-            clock.now = job.next_run
-            scheduler.run_due()
-            delays.append(job.delay)
-        assert delays == [600, 1000, 1000, 300]
-
-    def test_a_crashing_job_is_logged_and_retried_later(self, caplog):
-        clock = FakeClock()
-        job = Job("boom", lambda: 1 / 0, interval=60, max_interval=240)
-        Scheduler([job], clock=clock).run_due()
-        assert job.next_run == 120
-        assert "job boom failed" in caplog.text
-
-    @requires_mariadb
-    @pytest.mark.django_db(transaction=True)
-    def test_the_command_stops_cleanly_on_sigterm(self):
-        settings = connection.settings_dict
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"mysql://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/"
-            f"{settings['NAME']}",
-        }
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_scheduler"],
-            cwd=Path(__file__).resolve().parent.parent,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            lines = []
-            while time.monotonic() < deadline:
-                lines.append(process.stdout.readline())
-                if "job retry_vip_grants" in lines[-1]:
-                    break
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=15)
-        finally:
-            process.kill()
-        log = "".join(lines) + output
-        assert process.returncode == 0, log
-        assert "job expire_orders: expired 0 orders" in log
-        assert "scheduler stopped" in log

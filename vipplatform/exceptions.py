@@ -15,6 +15,7 @@ class ErrorKind(enum.Enum):
     CONFLICT = "conflict"  # the thing is not in a state that allows it
     TOO_MANY = "too_many"  # too often; try again later
     TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"  # a service we depend on (a payment provider) did not answer
 
 
 class DomainError(Exception):

@@ -1,0 +1,82 @@
+"""The payments app's background work (Celery tasks). Each calls services and is safe to run
+twice (the order row's lock and the ledger's unique order column decide); `vipplatform.jobs`
+schedules the periodic ones."""
+
+import logging
+
+from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
+
+from . import notifications, selectors, services
+from .exceptions import GatewayUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def expire_orders() -> int:
+    return services.order_expire_overdue()
+
+
+@shared_task
+def prune_notifications() -> int:
+    return notifications.notifications_prune()
+
+
+@shared_task
+def reconcile_payments() -> int:
+    """Hand each order whose notification may have been lost to its own task, so one slow
+    answer from the gateway holds up no other order. Answers how many were handed out."""
+    order_ids = list(selectors.orders_to_reconcile().values_list("pk", flat=True))
+    for order_id in order_ids:
+        reconcile_order.delay(order_id)
+    return len(order_ids)
+
+
+@shared_task(
+    autoretry_for=(GatewayUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=4,
+    soft_time_limit=30,
+    time_limit=45,
+)
+def reconcile_order(order_id: int) -> str | None:
+    outcome = services.order_reconcile(order_id=order_id)
+    return None if outcome is None else str(outcome)
+
+
+def grant_retry_delay(retries: int) -> int:
+    """Seconds before a failed grant's next try: VIP_GRANT_RETRY_BASE_SECONDS, doubling with
+    each try, at most VIP_GRANT_RETRY_MAX_SECONDS."""
+    return get_exponential_backoff_interval(
+        factor=settings.VIP_GRANT_RETRY_BASE_SECONDS,
+        retries=retries,
+        maximum=settings.VIP_GRANT_RETRY_MAX_SECONDS,
+        full_jitter=False,
+    )
+
+
+@shared_task(bind=True, max_retries=None)
+def retry_vip_grant(self, order_id: int) -> bool:
+    """Try a failed grant again, then again later, further apart each time, until it is done
+    or VIP_GRANT_RETRY_ATTEMPTS have been made; the hourly sweep (`retry_vip_grants`) goes on
+    after that. Never grants twice: `order_retry_grant` locks the order and acts only on a
+    recorded failure."""
+    if services.order_retry_grant(order_id=order_id):
+        return True
+    attempt = self.request.retries + 1
+    if attempt >= settings.VIP_GRANT_RETRY_ATTEMPTS:
+        logger.error("vip grant still failing after %s tries order id=%s", attempt, order_id)
+        return False
+    delay = grant_retry_delay(attempt)
+    logger.warning(
+        "vip grant still failing order id=%s: try %s failed, next in %ss", order_id, attempt, delay
+    )
+    raise self.retry(countdown=delay)
+
+
+@shared_task
+def retry_vip_grants() -> tuple[int, int]:
+    return services.order_retry_failed_grants()
