@@ -18,7 +18,7 @@ from vipplatform.admin import CappedCountPaginator
 from vipplatform.exceptions import DomainError
 
 from . import services
-from .models import User, VipLedgerEntry, vip_active_q
+from .models import MemberEmail, User, VipLedgerEntry, vip_active_q
 
 
 class VipStateFilter(admin.SimpleListFilter):
@@ -322,3 +322,22 @@ class VipLedgerEntryAdmin(admin.ModelAdmin):
     @admin.display(description="到期时间变化")
     def change(self, entry: VipLedgerEntry) -> str:
         return f"{_when(entry.expire_before)} → {_when(entry.expire_after)}"
+
+
+@admin.register(MemberEmail)
+class MemberEmailAdmin(admin.ModelAdmin):
+    """What the members were sent (by `users.notices`); a record, not to be edited."""
+
+    list_display = ["sent_at", "kind", "user", "to", "reference"]
+    list_filter = ["kind", ("sent_at", admin.DateFieldListFilter)]
+    search_fields = ["=to", "=reference"]
+    search_help_text = "准确的邮箱或订单号"
+    list_select_related = ["user"]
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -151,3 +151,40 @@ class VipLedgerEntry(models.Model):
             return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "无"
 
         return f"{self.get_kind_display()}：{when(self.expire_before)} → {when(self.expire_after)}"
+
+
+class MemberEmailKind(models.TextChoices):
+    RECEIPT = "receipt", "支付成功"
+    REMINDER = "reminder", "到期提醒"
+    EXPIRED = "expired", "已到期"
+
+
+class MemberEmail(models.Model):
+    """One email sent to a member. Unique per member, kind and reference (the order number
+    for a receipt, the expiry for a reminder or an expiry note): each goes at most once."""
+
+    # No foreign key constraint in the database: the site's other services delete users
+    # with plain SQL, and a record of a sent email must not stop them.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+        verbose_name="用户",
+    )
+    kind = models.CharField("类型", max_length=20, choices=MemberEmailKind.choices)
+    reference = models.CharField("关联", max_length=64, help_text="订单号，或会员到期时间")
+    to = models.EmailField("收件人", max_length=100)
+    sent_at = models.DateTimeField("发送时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "member_email"
+        verbose_name = "会员邮件"
+        verbose_name_plural = "会员邮件"
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "reference"], name="member_email_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.to}"

@@ -1,0 +1,147 @@
+"""Members' emails: a receipt for each paid order, a reminder some days before a membership
+expires, and a note once it has expired. Sent by tasks (`users.tasks`), never in a request.
+
+Each goes at most once. Its row in `member_email` (unique per member, kind and reference) is
+inserted in the transaction that sends it: a second sender of the same email waits on that
+insert until the first commits, then finds the row and sends nothing; if sending fails, the
+row rolls back with it and a later run tries again.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .models import MemberEmail, MemberEmailKind, User, UserStatus
+
+logger = logging.getLogger(__name__)
+
+# An expiry note is for a membership that ended lately, not for every one that ever did.
+EXPIRED_NOTE_WINDOW = timedelta(days=3)
+
+
+def expiry_reference(expire_time: datetime) -> str:
+    """How an expiry is named in `member_email.reference`: one reminder and one note each."""
+    return expire_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def receipt_send_after_commit(
+    *, user_id: int, order_number: str, plan_name: str, amount, expire_time: datetime
+) -> None:
+    """Queue the receipt of a paid order for when the payment's transaction commits."""
+    from .tasks import send_member_email
+
+    context = {
+        "order_number": order_number,
+        "plan_name": plan_name,
+        "amount": str(amount),
+        "expire_time": expire_time.isoformat(),
+    }
+    transaction.on_commit(
+        partial(
+            send_member_email.delay,
+            kind=MemberEmailKind.RECEIPT.value,
+            user_id=user_id,
+            reference=order_number,
+            context=context,
+        ),
+        robust=True,  # a broker that is down must not fail the payment's answer
+    )
+
+
+def membership_notices_queue(*, now: datetime | None = None) -> int:
+    """Queue the reminders and expiry notes that are due and not yet sent; answers how many.
+
+    Reminders: members whose membership ends within `VIP_REMINDER_DAYS`. Notes: memberships
+    that ended within `EXPIRED_NOTE_WINDOW` (switched off by `vip_expire_due`; a revoked one
+    has no expiry and gets none). Three queries, however many members are due.
+    """
+    from .tasks import send_member_email
+
+    now = now or timezone.now()
+    remind_before = now + timedelta(days=settings.VIP_REMINDER_DAYS)
+    members = User.objects.filter(user_status=UserStatus.ACTIVE).exclude(email="")
+    due = [
+        (MemberEmailKind.REMINDER.value, user_id, expire_time)
+        for user_id, expire_time in members.filter(
+            is_vip=True, vip_expire_time__gt=now, vip_expire_time__lte=remind_before
+        ).values_list("pk", "vip_expire_time")
+    ] + [
+        (MemberEmailKind.EXPIRED.value, user_id, expire_time)
+        for user_id, expire_time in members.filter(
+            is_vip=False, vip_expire_time__lte=now, vip_expire_time__gt=now - EXPIRED_NOTE_WINDOW
+        ).values_list("pk", "vip_expire_time")
+    ]
+    if not due:
+        return 0
+    sent = set(
+        MemberEmail.objects.filter(
+            kind__in=[MemberEmailKind.REMINDER, MemberEmailKind.EXPIRED],
+            user_id__in={user_id for _, user_id, _ in due},
+        ).values_list("kind", "user_id", "reference")
+    )
+    queued = 0
+    for kind, user_id, expire_time in due:
+        reference = expiry_reference(expire_time)
+        if (kind, user_id, reference) not in sent:
+            send_member_email.delay(kind=kind, user_id=user_id, reference=reference)
+            queued += 1
+    if queued:
+        logger.info("queued %s membership notices", queued)
+    return queued
+
+
+def member_email_send(
+    *, kind: str, user_id: int, reference: str, context: dict | None = None
+) -> bool:
+    """Send one member's email unless it was sent already or is no longer true (the member
+    renewed before the reminder, say). Answers whether it was sent now."""
+    with transaction.atomic():
+        user = User.objects.filter(pk=user_id).first()
+        if user is None or not user.email:
+            return False
+        context = {**(context or {}), **_membership_context(user)}
+        if not _still_due(kind, user, reference):
+            logger.info("member email %s user=%s %s no longer due", kind, user_id, reference)
+            return False
+        try:
+            with transaction.atomic():
+                MemberEmail.objects.create(user=user, kind=kind, reference=reference, to=user.email)
+        except IntegrityError:
+            logger.info("member email %s user=%s %s sent already", kind, user_id, reference)
+            return False
+        _send(kind, user, context)
+    logger.info("member email %s sent user=%s %s", kind, user_id, reference)
+    return True
+
+
+def _still_due(kind: str, user: User, reference: str) -> bool:
+    if kind == MemberEmailKind.RECEIPT:
+        return True
+    if user.vip_expire_time is None or expiry_reference(user.vip_expire_time) != reference:
+        return False  # renewed or revoked since
+    return user.vip_active() == (kind == MemberEmailKind.REMINDER)
+
+
+def _membership_context(user: User) -> dict:
+    return {"username": user.username, "member_expire_time": user.vip_expire_time}
+
+
+def _send(kind: str, user: User, context: dict) -> None:
+    if isinstance(context.get("expire_time"), str):
+        context["expire_time"] = parse_datetime(context["expire_time"])
+    context["site_url"] = settings.SITE_URL.rstrip("/")
+    template = f"users/email/{kind}"
+    send_mail(
+        subject=render_to_string(f"{template}_subject.txt", context).strip(),
+        message=render_to_string(f"{template}.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+        html_message=render_to_string(f"{template}.html", context),
+    )
