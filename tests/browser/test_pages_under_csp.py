@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from payments.models import OrderStatus, VipOrder
+from vipplatform.jobs import JOBS
 
 from ..factories import PASSWORD, StaffFactory, VipOrderFactory, VipPlanFactory
 from ..helpers import requires_mariadb
@@ -58,4 +59,20 @@ def test_swagger_ui_renders_under_the_policy(page, live_server, csp_violations, 
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     expect(page.get_by_text("/api/payment/generate-qrcode").first).to_be_visible()
     screenshot("swagger-ui")
+    assert csp_violations == []
+
+
+def test_staff_see_the_beat_schedule_in_the_admin(page, live_server, csp_violations, screenshot):
+    StaffFactory(username="boss", is_superuser=True)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/django_celery_beat/periodictask/")
+    page.get_by_label("用户名").fill("boss")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("登录")).click()
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(len(JOBS))
+    for name in JOBS:
+        expect(page.locator("#result_list")).to_contain_text(name)
+    expect(rows.filter(has_text="关闭到期会员")).to_contain_text("60")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    screenshot("admin-beat-schedule")
     assert csp_violations == []
