@@ -52,7 +52,7 @@ def wsgi_environ(method: str, path: str, *, body: bytes = b"", headers: dict) ->
 
 def requests(member, staff) -> dict:
     """Per path, a function of the request's index that answers (method, path, body, headers)."""
-    from payments.gateway import signed_headers
+    from payments.gateways.contract import signed_headers
     from payments.models import VipOrder
     from users.models import User
 

@@ -125,7 +125,7 @@ def write_items(name: str, lines) -> str:
 
 
 def signed_callbacks(order_numbers) -> list[str]:
-    from payments.gateway import signed_headers
+    from payments.gateways.contract import signed_headers
 
     lines = []
     for number in order_numbers:

@@ -24,7 +24,8 @@ from vipplatform.throttling import OrderCreateThrottle, RefusedNotificationThrot
 
 from . import notifications, selectors, services
 from .exceptions import OrderNotFound
-from .gateway import get_gateway, qr_code_svg
+from .gateways import callback_provider
+from .qrcode import qr_code_svg
 from .serializers import (
     CallbackInput,
     CallbackOutput,
@@ -138,7 +139,7 @@ class QrCodeView(APIView):
     )
     def get(self, request, order_number: str):
         order = selectors.order_get(order_number=order_number)
-        svg = qr_code_svg(get_gateway().payment_link(order))
+        svg = qr_code_svg(order.payment_code or callback_provider().create_payment(order))
         response = HttpResponse(svg, content_type="image/svg+xml")
         patch_cache_control(response, public=True, max_age=3600)
         return response
@@ -191,13 +192,17 @@ class PaymentCallbackView(APIView):
     )
     def post(self, request):
         refusals = RefusedNotificationThrottle()
+        provider = callback_provider()
         notification = notifications.notification_receive(
+            provider,
             body=request.body,
             headers=request.headers,
             remote_addr=request.META.get("REMOTE_ADDR"),
             may_record_refusal=lambda: refusals.allow_request(request, self),
         )
-        order, _ = notifications.notification_process(notification, body=request.body)
+        order, _ = notifications.notification_process(
+            notification, body=request.body, provider=provider
+        )
         return Response({"orderId": order.order_number, "status": order.status})
 
 

@@ -19,4 +19,10 @@ class PaymentsConfig(AppConfig):
                 "Set PAYMENT_CALLBACK_SECRET and PAYMENT_SANDBOX=false in production."
             )
         elif not settings.PAYMENT_CALLBACK_SECRET and not settings.PAYMENT_SANDBOX:
-            logger.warning("PAYMENT_CALLBACK_SECRET is not set: every gateway callback is refused.")
+            from .gateways import available_methods
+
+            if not available_methods():
+                logger.warning(
+                    "No payment provider is configured (WECHATPAY_*, ALIPAY_*, or "
+                    "PAYMENT_CALLBACK_SECRET): no order can be made."
+                )

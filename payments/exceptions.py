@@ -34,3 +34,14 @@ class GatewayUnavailable(DomainError):
 
     kind = ErrorKind.UNAVAILABLE
     message = "支付服务暂时不可用，请稍后重试"
+
+
+class PaymentMethodUnavailable(DomainError):
+    message = "该支付方式暂未开通，请选择其他支付方式"
+    field = "payment_method"
+
+
+class NotificationInvalid(DomainError):
+    """A notification whose signature holds but whose content is not ours or not sound."""
+
+    message = "回调内容无效"

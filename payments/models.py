@@ -127,6 +127,9 @@ class VipOrder(models.Model):
     pay_time = models.DateTimeField("支付时间", null=True, blank=True)
     expire_time = models.DateTimeField("支付截止时间")
     qr_code_url = models.CharField("二维码地址", max_length=255, blank=True)
+    # What the QR code encodes: the provider's code (weixin://..., https://qr.alipay.com/...)
+    # or the sandbox's checkout page. Empty on the old services' orders.
+    payment_code = models.CharField("支付码", max_length=255, blank=True, default="")
     transaction_id = models.CharField("网关交易号", max_length=64, blank=True)
     grant_failed_at = models.DateTimeField("VIP开通失败时间", null=True, blank=True)
     grant_error = models.TextField("VIP开通失败原因", blank=True)
@@ -198,6 +201,9 @@ class PaymentNotification(models.Model):
 
     received_at = models.DateTimeField("接收时间", default=timezone.now, db_index=True)
     remote_addr = models.CharField("来源地址", max_length=64, blank=True)
+    provider = models.CharField("支付渠道", max_length=16, blank=True, default="")
+    # The provider's own id of the notification (WeChat Pay's `id`, Alipay's `notify_id`).
+    event_id = models.CharField("通知ID", max_length=64, blank=True, default="")
     headers = models.JSONField("请求头", default=dict)
     body = models.TextField("原始请求体", blank=True)
     order_number = models.CharField("订单号", max_length=64, blank=True, db_index=True)

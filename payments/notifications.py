@@ -1,5 +1,6 @@
-"""Gateway notifications: each one is stored before it is processed, then processed through
-`payments.services`, and its outcome recorded, whatever happens.
+"""Providers' notifications: each one is stored before it is processed, then processed through
+`payments.services`, and its outcome recorded, whatever happens. One path for every provider:
+the provider verifies and parses (`payments.gateways`); everything after is shared.
 
 The record is written in its own (auto-committed) statement, outside the processing's
 transaction, so it survives when the processing rolls back.
@@ -20,15 +21,16 @@ from vipplatform.exceptions import DomainError
 
 from . import services
 from .exceptions import InvalidSignature, NotificationTooLarge
-from .gateway import SIGNATURE_HEADER, TIMESTAMP_HEADER, get_gateway
+from .gateways import Provider, provider_named
+from .gateways.contract import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from .models import GatewayResult, NotificationOutcome, PaymentNotification, VipOrder
-from .serializers import CallbackInput
 
 logger = logging.getLogger(__name__)
 
 # What is kept of a refused notification's body: enough to see what was tried.
 REFUSED_BODY_KEPT = 1_000
-# What is worth keeping of a notification's headers; never cookies or credentials.
+# What is worth keeping of a notification's headers; never cookies or credentials. Signatures
+# prove nothing elsewhere and reveal no secret.
 KEPT_HEADERS = (
     "Content-Type",
     "Content-Length",
@@ -36,16 +38,25 @@ KEPT_HEADERS = (
     "X-Forwarded-For",
     "X-Request-Id",
     TIMESTAMP_HEADER,
-    SIGNATURE_HEADER,  # an HMAC of this body: proves nothing elsewhere, reveals no secret
+    SIGNATURE_HEADER,
+    "Wechatpay-Timestamp",
+    "Wechatpay-Nonce",
+    "Wechatpay-Serial",
+    "Wechatpay-Signature",
 )
 
 
 def notification_receive(
-    *, body: bytes, headers, remote_addr: str, may_record_refusal: Callable[[], bool]
+    provider: Provider,
+    *,
+    body: bytes,
+    headers,
+    remote_addr: str,
+    may_record_refusal: Callable[[], bool],
 ) -> PaymentNotification:
     """Verify a notification's signature, then record it.
 
-    What a real gateway sends is always kept whole: it is verified (or, in sandbox mode,
+    What a real provider sends is always kept whole: it is verified (or, in sandbox mode,
     unsigned and accepted), a few kilobytes, and stored before it is processed. An anonymous
     sender cannot grow the table without bound:
     - a body over `PAYMENT_NOTIFICATION_MAX_BYTES` is refused (413) and not stored;
@@ -63,13 +74,17 @@ def notification_receive(
         raise NotificationTooLarge()
     text = body.decode("utf-8", "replace")
     record = {
+        "provider": provider.name,
         "remote_addr": (remote_addr or "")[:64],
         "headers": {name: headers[name][:500] for name in KEPT_HEADERS if name in headers},
-        "order_number": _order_number_of(text),
+        "order_number": provider.order_number_of(body),
     }
     try:
-        verified = get_gateway().verify_notification(body=body, headers=headers)
+        verified = provider.verify(body=body, headers=headers)
     except InvalidSignature as exc:
+        logger.warning(
+            "%s notification from %s refused: %s", provider.name, remote_addr, exc.message
+        )
         if may_record_refusal():
             PaymentNotification.objects.create(
                 **record,
@@ -85,41 +100,37 @@ def notification_receive(
     return PaymentNotification.objects.create(**record, body=text, verified=verified)
 
 
-def _order_number_of(text: str) -> str:
-    """The order number, if the body says one, for searching; the body may be anything."""
-    try:
-        order_number = json.loads(text).get("orderId")
-    except (ValueError, AttributeError, RecursionError):
-        return ""
-    return order_number[:64] if isinstance(order_number, str) else ""
-
-
 def notification_process(
-    notification: PaymentNotification, *, body: bytes
-) -> tuple[VipOrder, NotificationOutcome]:
-    """Parse and apply a stored (verified) notification.
+    notification: PaymentNotification, *, body: bytes, provider: Provider | None = None
+) -> tuple[VipOrder | None, NotificationOutcome]:
+    """Parse and apply a stored (verified) notification with its provider's rules.
 
-    Raises what the callback answers with (a validation error, a domain error) after recording
-    the refusal; anything unexpected is recorded as an error, with its traceback, and raised
-    again.
+    Raises what the notification is answered with (a validation error, a domain error) after
+    recording the refusal; anything unexpected is recorded as an error, with its traceback,
+    and raised again. The order is None for an event that concerns no order's payment.
     """
+    provider = provider or provider_named(notification.provider or "contract")
     try:
-        params = CallbackInput(data=_parse(body))
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
+        if provider is None:
+            raise DomainError(f"支付渠道 {notification.provider} 未配置")
+        parsed = provider.parse(body)
+        fields = {"order_number": parsed.order_number, "event_id": parsed.event_id}
+        if parsed.result is None:
+            _record(notification, NotificationOutcome.IGNORED, "", **fields)
+            return None, NotificationOutcome.IGNORED
         mark = (
             services.order_mark_paid
-            if data["status"] == GatewayResult.SUCCESS
+            if parsed.result == GatewayResult.SUCCESS
             else services.order_mark_failed
         )
         # The outcome commits with the payment: one commit less on the hottest write path.
         with transaction.atomic():
             order, outcome = mark(
-                order_number=data["orderId"],
-                amount=data.get("amount"),
-                transaction_id=data.get("transactionId", ""),
+                order_number=parsed.order_number,
+                amount=parsed.amount,
+                transaction_id=parsed.transaction_id,
             )
-            _save_outcome(notification, outcome, "")
+            _save_outcome(notification, outcome, "", **fields)
     except (DomainError, ValidationError, ParseError) as exc:
         detail = (
             exc.message
@@ -134,34 +145,22 @@ def notification_process(
     return order, outcome
 
 
-def _parse(body: bytes):
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"JSON 解析错误 - {exc}") from None
-    except RecursionError:
-        raise ParseError("JSON 嵌套层级过深") from None
-
-
-def _save_outcome(
-    notification: PaymentNotification, outcome, detail: str, *, verified: bool | None = None
-) -> None:
-    fields = {
-        "outcome": outcome,
-        "detail": detail,
-        "processed_at": timezone.now(),
-        "verified": notification.verified if verified is None else verified,
-    }
+def _save_outcome(notification: PaymentNotification, outcome, detail: str, **fields) -> None:
+    fields.update(
+        outcome=outcome,
+        detail=detail,
+        processed_at=timezone.now(),
+    )
     PaymentNotification.objects.filter(pk=notification.pk).update(**fields)
     for name, value in fields.items():
         setattr(notification, name, value)
 
 
-def _record(notification: PaymentNotification, outcome, detail: str, **kwargs) -> None:
+def _record(notification: PaymentNotification, outcome, detail: str, **fields) -> None:
     """Save the outcome on its own, after the processing rolled back."""
     try:
-        _save_outcome(notification, outcome, detail, **kwargs)
-    except DatabaseError as exc:  # the database is down: the gateway will resend
+        _save_outcome(notification, outcome, detail, **fields)
+    except DatabaseError as exc:  # the database is down: the provider will resend
         logger.error(
             "could not record notification %s outcome %s: %s", notification.pk, outcome, exc
         )

@@ -21,8 +21,14 @@ from vipplatform.links import site_url
 from vipplatform.readcache import order_changed
 
 from . import selectors
-from .exceptions import AmountMismatch, OrderNotFound, OrderNotPending, PlanUnavailable
-from .gateway import get_gateway
+from .exceptions import (
+    AmountMismatch,
+    OrderNotFound,
+    OrderNotPending,
+    PaymentMethodUnavailable,
+    PlanUnavailable,
+)
+from .gateways import PaymentAlreadyMade, provider_for
 from .models import GatewayResult, NotificationOutcome, OrderStatus, VipOrder, VipPlan
 from .signals import payment_succeeded
 
@@ -36,18 +42,24 @@ def order_create(
     amount: Decimal,
     payment_method: int,
 ) -> VipOrder:
-    """Open a pending order for a plan at the plan's price, for an existing `user`.
+    """Open a pending order for a plan at the plan's price, for an existing `user`, with its
+    payment opened at the provider that serves `payment_method`.
 
     `amount` is what the buyer was shown; it must equal the plan's price, so a stale page or a
-    tampered request cannot buy at another price. The QR code's link is absolute on the
-    configured public origin (`SITE_URL`), never on the request's Host. One INSERT: no
-    transaction of its own.
+    tampered request cannot buy at another price. The provider is asked first and the order
+    inserted after (one INSERT, no transaction of its own): a provider that fails or times out
+    leaves no order behind (`GatewayUnavailable`), and a payment opened at the provider for an
+    order we then fail to insert lapses there unpaid. The QR code's link is absolute on the
+    configured public origin (`SITE_URL`), never on the request's Host.
     """
     plan = VipPlan.objects.filter(pk=plan_id, is_active=True).first()
     if plan is None:
         raise PlanUnavailable()
     if amount != plan.price:
         raise AmountMismatch("支付金额与套餐价格不符")
+    provider = provider_for(payment_method)
+    if provider is None:
+        raise PaymentMethodUnavailable()
 
     now = timezone.now()
     order = VipOrder(
@@ -61,13 +73,15 @@ def order_create(
         expire_time=now + settings.PAYMENT_DEADLINE,
     )
     order.qr_code_url = site_url(reverse("payments:qrcode", args=[order.order_number]))
+    order.payment_code = provider.create_payment(order)
     order.save()
     logger.info(
-        "order created order=%s user=%s plan=%s amount=%s",
+        "order created order=%s user=%s plan=%s amount=%s provider=%s",
         order.order_number,
         user.pk,
         plan.pk,
         order.amount,
+        provider.name,
     )
     return order
 
@@ -203,6 +217,7 @@ def order_cancel(*, order_id: int) -> VipOrder:
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status"])
     order_changed(order)
+    _close_at_provider_later([order.pk], [order.payment_method])
     logger.info("order cancelled order=%s user=%s", order.order_number, order.user_id)
     return order
 
@@ -217,13 +232,17 @@ def order_expire_overdue(*, batch_size: int = 1000) -> int:
     expired = 0
     while True:
         batch = list(
-            VipOrder.objects.overdue(now=now).order_by().values_list("pk", flat=True)[:batch_size]
+            VipOrder.objects.overdue(now=now)
+            .order_by()
+            .values_list("pk", "payment_method")[:batch_size]
         )
         if not batch:
             break
-        expired += VipOrder.objects.filter(pk__in=batch, status=OrderStatus.PENDING).update(
+        order_ids, methods = zip(*batch, strict=True)
+        expired += VipOrder.objects.filter(pk__in=order_ids, status=OrderStatus.PENDING).update(
             status=OrderStatus.EXPIRED
         )
+        _close_at_provider_later(list(order_ids), methods)
     if expired:
         logger.info("expired %s overdue orders", expired)
     return expired
@@ -277,22 +296,23 @@ def orders_reconcile(
 
 
 def order_reconcile(*, order_id: int) -> NotificationOutcome | None:
-    """Ask the gateway about an unpaid order whose notification may have been lost.
+    """Ask the order's provider about an unpaid order whose notification may have been lost.
 
-    A payment the gateway reports is completed through `order_mark_paid`, exactly as its
+    A payment the provider reports is completed through `order_mark_paid`, exactly as its
     notification would have been (so once, with the VIP granted); a failure it reports cancels
-    a pending order. None when the gateway knows of no payment. `GatewayUnavailable` when it
-    does not answer (the task retries).
+    a pending order. None when the provider knows of no final payment, or none serves the
+    order's method now. `GatewayUnavailable` when it does not answer (the task retries).
     """
     order = selectors.order_get(pk=order_id)
-    report = get_gateway().query_payment(order)
+    provider = provider_for(order.payment_method)
+    report = provider.query_payment(order) if provider else None
     if report is None:
         return None
-    mark = order_mark_paid if report["status"] == GatewayResult.SUCCESS else order_mark_failed
+    mark = order_mark_paid if report.result == GatewayResult.SUCCESS else order_mark_failed
     _, outcome = mark(
         order_number=order.order_number,
-        amount=Decimal(report["amount"]),
-        transaction_id=report.get("transactionId", ""),
+        amount=report.amount,
+        transaction_id=report.transaction_id,
     )
     if outcome in (NotificationOutcome.PAID, NotificationOutcome.FAILED):
         logger.warning(
@@ -302,3 +322,44 @@ def order_reconcile(*, order_id: int) -> NotificationOutcome | None:
             outcome,
         )
     return outcome
+
+
+def order_close_at_provider(*, order_id: int) -> bool:
+    """Close an order that ended unpaid (cancelled, expired) at its provider, so it can no
+    longer be paid there. If the buyer paid meanwhile, the payment is completed as its
+    notification would have been. Answers whether the provider was asked."""
+    order = selectors.order_get(pk=order_id)
+    provider = provider_for(order.payment_method)
+    if provider is None or not provider.closes_payments or order.status == OrderStatus.PAID:
+        return False
+    try:
+        provider.close_payment(order)
+    except PaymentAlreadyMade:
+        logger.warning(
+            "order=%s user=%s was paid at %s as it closed", order.order_number, order.user_id,
+            provider.name,
+        )  # fmt: skip
+        order_reconcile(order_id=order_id)
+        return True
+    logger.info("order closed at %s order=%s user=%s", provider.name, order.order_number,
+                order.user_id)  # fmt: skip
+    return True
+
+
+def _close_at_provider_later(order_ids: list[int], payment_methods) -> None:
+    """After commit, a task per order whose provider keeps payments open, to close it there."""
+    closing = {
+        method
+        for method in set(payment_methods)
+        if (provider := provider_for(method)) is not None and provider.closes_payments
+    }
+    ids = [pk for pk, method in zip(order_ids, payment_methods, strict=True) if method in closing]
+    if not ids:
+        return
+    from .tasks import close_order_at_provider
+
+    def send() -> None:
+        for order_id in ids:
+            close_order_at_provider.delay(order_id)
+
+    transaction.on_commit(send, robust=True)

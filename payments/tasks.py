@@ -47,6 +47,18 @@ def reconcile_order(order_id: int) -> str | None:
     return None if outcome is None else str(outcome)
 
 
+@shared_task(
+    autoretry_for=(GatewayUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=6,
+    soft_time_limit=30,
+    time_limit=45,
+)
+def close_order_at_provider(order_id: int) -> bool:
+    return services.order_close_at_provider(order_id=order_id)
+
+
 def grant_retry_delay(retries: int) -> int:
     """Seconds before a failed grant's next try: VIP_GRANT_RETRY_BASE_SECONDS, doubling with
     each try, at most VIP_GRANT_RETRY_MAX_SECONDS."""

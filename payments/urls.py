@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, views
 
 app_name = "payments"
 
@@ -9,6 +9,18 @@ urlpatterns = [
     path("generate-qrcode", api.GenerateQrCodeView.as_view(), name="generate-qrcode"),
     path("status/<str:order_number>", api.OrderStatusView.as_view(), name="status"),
     path("callback", api.PaymentCallbackView.as_view(), name="callback"),
+    path(
+        "notify/wechat",
+        views.provider_notification,
+        {"provider_name": "wechat"},
+        name="notify-wechat",
+    ),
+    path(
+        "notify/alipay",
+        views.provider_notification,
+        {"provider_name": "alipay"},
+        name="notify-alipay",
+    ),
     path("users/<int:user_id>/orders", api.UserOrdersView.as_view(), name="user-orders"),
     path("orders/search", api.OrderSearchView.as_view(), name="order-search"),
     path("orders/statistics", api.OrderStatisticsView.as_view(), name="order-statistics"),

@@ -2,25 +2,33 @@
 sandbox checkout a payer's phone opens."""
 
 import json
+import logging
 from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import ParseError, ValidationError
 
 from vipplatform.api import http_status
 from vipplatform.exceptions import DomainError
 from vipplatform.links import site_url
+from vipplatform.throttling import RefusedNotificationThrottle
 from vipplatform.views import json_error
 
-from . import selectors
+from . import notifications, selectors
 from .exceptions import OrderNotFound
-from .gateway import SandboxGateway
+from .gateways import available_methods, provider_named
+from .gateways.sandbox import SandboxProvider
 from .models import GatewayResult, PaymentMethod
+
+logger = logging.getLogger(__name__)
 
 
 def _order_or_404(order_number: str):
@@ -56,7 +64,8 @@ def vip_page(request):
     user = request.user
     context = {
         "plans": selectors.plans_for_sale(),
-        "payment_methods": PaymentMethod.choices,
+        # Only the methods a provider serves (WeChat Pay and Alipay once configured).
+        "payment_methods": [(m, PaymentMethod(m).label) for m in available_methods()],
         "recent_orders": list(selectors.order_list_for_user(user_id=user.pk)[:5]),
         "vip_active": user.vip_active(),
         "sandbox": settings.PAYMENT_SANDBOX,
@@ -101,9 +110,41 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
     # A configured address, never one taken from the request (its Host header is the caller's).
     notify_url = settings.PAYMENT_SANDBOX_NOTIFY_URL or site_url(reverse("payments:callback"))
     try:
-        payment = SandboxGateway().pay(
+        payment = SandboxProvider().pay(
             order_number=order_number, result=result, notify_url=notify_url
         )
     except DomainError as exc:
         return json_error(request, http_status(exc), exc.message)
     return JsonResponse({"orderId": payment.order_number, "status": payment.result})
+
+
+@csrf_exempt
+@require_POST
+def provider_notification(request, provider_name: str) -> HttpResponse:
+    """`POST /api/payment/notify/<wechat|alipay>`: a provider's notification, verified and
+    parsed by that provider, then the one shared path (`payments.notifications`); answered in
+    the provider's own terms (WeChat Pay: 204, or 4xx/5xx `{"code": "FAIL", ...}`; Alipay:
+    `success`, or `fail`), so that it resends what was not taken."""
+    provider = provider_named(provider_name)
+    if provider is None:
+        return JsonResponse({"code": "FAIL", "message": "支付渠道未配置"}, status=404)
+    refusals = RefusedNotificationThrottle()
+    try:
+        notification = notifications.notification_receive(
+            provider,
+            body=request.body,
+            headers=request.headers,
+            remote_addr=request.META.get("REMOTE_ADDR"),
+            may_record_refusal=lambda: refusals.allow_request(request, None),
+        )
+        order, _ = notifications.notification_process(
+            notification, body=request.body, provider=provider
+        )
+    except DomainError as exc:
+        return provider.refuse(http_status(exc), exc.message)
+    except (ValidationError, ParseError) as exc:
+        return provider.refuse(HTTPStatus.BAD_REQUEST, str(exc.detail))
+    except DatabaseError:
+        logger.exception("%s notification not processed: database error", provider.name)
+        return provider.refuse(HTTPStatus.SERVICE_UNAVAILABLE, "系统繁忙，请稍后重试")
+    return provider.acknowledge(order)

@@ -2,6 +2,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from payments.gateways.fakes import FakeGateways
+
 from .factories import StaffFactory, UserFactory, VipPlanFactory
 
 
@@ -71,3 +73,23 @@ def api(client_for, user):
 @pytest.fixture
 def staff_api(client_for, staff):
     return client_for(staff)
+
+
+@pytest.fixture(scope="session")
+def fakes(tmp_path_factory):
+    """Local WeChat Pay and Alipay (payments.gateways.fakes), with keys made for the run."""
+    fakes = FakeGateways(tmp_path_factory.mktemp("fake-gateway-keys")).start()
+    yield fakes
+    fakes.stop()
+
+
+@pytest.fixture
+def providers(settings, fakes):
+    """WeChat Pay serves method 0 and Alipay method 1, at the fakes; they notify the test
+    client's host (a test posts their notifications itself)."""
+    for name, value in fakes.settings().items():
+        setattr(settings, name, value)
+    settings.PAYMENT_NOTIFY_BASE_URL = "http://testserver"
+    settings.PAYMENT_PROVIDER_TIMEOUT_SECONDS = 1.0
+    fakes.wechat.fail_next = fakes.alipay.fail_next = None
+    return fakes

@@ -4,7 +4,7 @@ from http import HTTPStatus
 import pytest
 from django.db import connection
 
-from payments import gateway
+from payments.gateways import contract as gateway
 
 
 def post_callback(client, payload: dict, *, secret: str | None = None, **headers):

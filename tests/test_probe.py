@@ -14,8 +14,17 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments import gateway, services
-from payments.models import NotificationOutcome, OrderStatus, PaymentNotification, VipOrder
+from payments import services
+from payments.gateways import PaymentReport
+from payments.gateways import contract as gateway
+from payments.gateways.sandbox import SandboxProvider
+from payments.models import (
+    GatewayResult,
+    NotificationOutcome,
+    OrderStatus,
+    PaymentNotification,
+    VipOrder,
+)
 from payments.notifications import notifications_prune
 
 from .factories import StaffFactory, VipOrderFactory
@@ -129,7 +138,7 @@ def test_the_host_header_decides_neither_links_nor_deliveries(
     settings.SITE_URL = "https://vip.example.com"
     delivered = []
     monkeypatch.setattr(
-        "payments.gateway._deliver_in_background", lambda pk, url: delivered.append(url)
+        "payments.gateways.sandbox._deliver_in_background", lambda pk, url: delivered.append(url)
     )
     created = api.post(
         "/api/payment/generate-qrcode",
@@ -156,9 +165,9 @@ def test_reconciliation_goes_on_past_an_order_that_fails(plans, monkeypatch, cap
     def query(self, order):
         if order.pk == bad.pk:
             raise RuntimeError("gateway timeout")
-        return {"status": "SUCCESS", "amount": str(order.amount), "transactionId": "T1"}
+        return PaymentReport(GatewayResult.SUCCESS, order.amount, "T1")
 
-    monkeypatch.setattr(gateway.SandboxGateway, "query_payment", query)
+    monkeypatch.setattr(SandboxProvider, "query_payment", query)
     counts = services.orders_reconcile()
     assert counts == {"checked": 2, "paid": 1, "failed": 0, "errors": 1}
     assert VipOrder.objects.get(pk=good.pk).status == OrderStatus.PAID

@@ -76,7 +76,7 @@ def test_debug_off_without_a_real_secret_key_refuses_to_serve(tmp_path, key):
 SCRIPT = """
 import json
 from rest_framework.test import APIClient
-from payments.gateway import signed_headers
+from payments.gateways.contract import signed_headers
 from payments.models import VipPlan, VipOrder
 from users.models import User
 from datetime import timedelta

@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 
 from payments import tasks
 from payments.exceptions import GatewayUnavailable
-from payments.gateway import SandboxGateway
-from payments.models import OrderStatus, VipOrder
+from payments.gateways import PaymentReport
+from payments.gateways.sandbox import SandboxProvider
+from payments.models import GatewayResult, OrderStatus, VipOrder
 from users.models import VipLedgerEntry
 from users.tasks import expire_vips
 from vipplatform import celery_app
@@ -85,9 +86,9 @@ class TestReconciliation:
 
         def query(self, order):
             asked.append(order.pk)
-            return {"status": "SUCCESS", "amount": str(order.amount), "transactionId": "T"}
+            return PaymentReport(GatewayResult.SUCCESS, order.amount, "T")
 
-        monkeypatch.setattr(SandboxGateway, "query_payment", query)
+        monkeypatch.setattr(SandboxProvider, "query_payment", query)
         assert tasks.reconcile_payments.delay().get() == 2
         assert sorted(asked) == sorted(order.pk for order in old_orders)
         assert set(VipOrder.objects.values_list("status", flat=True)) == {OrderStatus.PAID}
@@ -100,9 +101,9 @@ class TestReconciliation:
             answer = next(answers)
             if isinstance(answer, Exception):
                 raise answer
-            return {"status": "SUCCESS", "amount": str(order.amount), "transactionId": "T"}
+            return PaymentReport(GatewayResult.SUCCESS, order.amount, "T")
 
-        monkeypatch.setattr(SandboxGateway, "query_payment", query)
+        monkeypatch.setattr(SandboxProvider, "query_payment", query)
         result = tasks.reconcile_order.apply(args=[old_orders[0].pk])
         assert result.get() == "paid"
         assert VipOrder.objects.get(pk=old_orders[0].pk).status == OrderStatus.PAID
@@ -114,7 +115,7 @@ class TestReconciliation:
             calls.append(order.pk)
             raise GatewayUnavailable()
 
-        monkeypatch.setattr(SandboxGateway, "query_payment", query)
+        monkeypatch.setattr(SandboxProvider, "query_payment", query)
         result = tasks.reconcile_order.apply(args=[old_orders[0].pk])
         assert result.failed()
         assert len(calls) == 1 + tasks.reconcile_order.max_retries

@@ -248,7 +248,6 @@ CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(SITE_URL.rstrip("/"))
 PAYMENT_CALLBACK_SECRET = env.str("PAYMENT_CALLBACK_SECRET", default="")
 PAYMENT_SANDBOX = env.bool("PAYMENT_SANDBOX", default=False)
 PAYMENT_CALLBACK_MAX_SKEW_SECONDS = 300
-PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="payments.gateway.SandboxGateway")
 # The sandbox gateway delivers each payment to our callback; off, only reconciliation finds it.
 PAYMENT_SANDBOX_DELIVERY = env.bool("PAYMENT_SANDBOX_DELIVERY", default=True)
 # Where the sandbox delivers; by default the callback URL on the host the payer's page came from.
@@ -258,6 +257,26 @@ PAYMENT_NOTIFICATION_MAX_BYTES = env.int("PAYMENT_NOTIFICATION_MAX_BYTES", defau
 # Refused notifications (bad signatures) are kept this long; verified ones for good.
 PAYMENT_NOTIFICATION_RETENTION_DAYS = env.int("PAYMENT_NOTIFICATION_RETENTION_DAYS", default=30)
 PAYMENT_DEADLINE = timedelta(minutes=env.int("PAYMENT_DEADLINE_MINUTES", default=30))
+
+# The real providers (payments/gateways/): each serves its payment method once all its values
+# are set; `manage.py check --deploy` fails on one half set. Key settings are PEM file paths.
+# PAYMENT_NOTIFY_BASE_URL is the public https origin the providers call back
+# (/api/payment/notify/wechat, /api/payment/notify/alipay).
+PAYMENT_NOTIFY_BASE_URL = env.str("PAYMENT_NOTIFY_BASE_URL", default="")
+PAYMENT_PROVIDER_TIMEOUT_SECONDS = env.float("PAYMENT_PROVIDER_TIMEOUT_SECONDS", default=10.0)
+WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="")
+WECHATPAY_APPID = env.str("WECHATPAY_APPID", default="")
+WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")
+WECHATPAY_PRIVATE_KEY = env.str("WECHATPAY_PRIVATE_KEY", default="")
+WECHATPAY_CERT_SERIAL = env.str("WECHATPAY_CERT_SERIAL", default="")
+WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="")
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_BASE_URL = env.str("WECHATPAY_BASE_URL", default="https://api.mch.weixin.qq.com")
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")
+ALIPAY_PRIVATE_KEY = env.str("ALIPAY_PRIVATE_KEY", default="")
+ALIPAY_PUBLIC_KEY = env.str("ALIPAY_PUBLIC_KEY", default="")
+ALIPAY_GATEWAY_URL = env.str("ALIPAY_GATEWAY_URL", default="https://openapi.alipay.com/gateway.do")
+ALIPAY_SELLER_ID = env.str("ALIPAY_SELLER_ID", default="")
 
 # --- Background work (Celery) and members' emails ----------------------------------------
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from payments import services
-from payments.gateway import SandboxGateway
+from payments.gateways.sandbox import SandboxProvider
 from payments.models import NotificationOutcome, OrderStatus, PaymentNotification, SandboxPayment
 from users.models import VipLedgerEntry
 
@@ -158,7 +158,7 @@ class TestOnRecord:
 class TestReconciliation:
     def pay_without_delivery(self, order, settings, result="SUCCESS"):
         settings.PAYMENT_SANDBOX_DELIVERY = False
-        SandboxGateway().pay(
+        SandboxProvider().pay(
             order_number=order.order_number, result=result, notify_url="http://unused/"
         )
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from payments.gateway import deliver
+from payments.gateways.sandbox import deliver
 from payments.models import OrderStatus, SandboxPayment
 from users.models import User
 
@@ -184,7 +184,8 @@ def test_pressing_pay_books_the_payment_and_delivers_it_after_commit(
     order = VipOrderFactory()
     delivered = []
     monkeypatch.setattr(
-        "payments.gateway._deliver_in_background", lambda pk, url: delivered.append((pk, url))
+        "payments.gateways.sandbox._deliver_in_background",
+        lambda pk, url: delivered.append((pk, url)),
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = Client().post(

@@ -8,8 +8,8 @@ import pytest
 from django.core.checks import Error
 from rest_framework.test import APIClient
 
-from payments import gateway
 from payments.checks import check_payment_sandbox_off
+from payments.gateways import contract as gateway
 from payments.models import OrderStatus
 from users.models import VipLedgerEntry
 

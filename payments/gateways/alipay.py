@@ -1,0 +1,233 @@
+"""Alipay 当面付 (precreate): the merchant shows a QR code of `qr_code`; the buyer scans it.
+
+Hand-written on `cryptography` and `httpx` (GATEWAYS.md, "Choosing libraries"): the
+third-party SDKs hard-code Alipay's gateway (no local fake) or depend on an archived RSA
+package. This adapter is the protocol and nothing else:
+
+- calls are form posts to the one gateway URL, signed RSA2 (RSA-SHA256, PKCS#1 v1.5) with the
+  app's key over the parameters with a value, sorted, joined `k=v&...`;
+- answers are verified with Alipay's public key over the exact text of their `..._response`;
+- notifications are verified the same way over their parameters (less `sign`, `sign_type`),
+  then checked: our app id and, when configured, our seller id; the order and the amount are
+  checked by the shared path.
+Amounts are yuan with two decimals.
+"""
+
+import base64
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl
+
+import httpx
+from django.http import HttpResponse
+from django.utils import timezone
+
+from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
+from ..models import GatewayResult, VipOrder
+from . import keys
+from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider
+
+logger = logging.getLogger(__name__)
+
+PRODUCTION_URL = "https://openapi.alipay.com/gateway.do"
+SHANGHAI = dt_timezone(timedelta(hours=8))
+PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
+
+
+@dataclass(frozen=True)
+class AlipayConfig:
+    app_id: str
+    private_key_path: str
+    public_key_path: str
+    gateway_url: str
+    seller_id: str
+    notify_url: str
+    timeout: float
+
+
+def signing_text(params: dict[str, str], *, leave_out=("sign",)) -> bytes:
+    """The parameters with a value, but `leave_out`, sorted by name, as `k=v&k=v`."""
+    return "&".join(
+        f"{name}={value}" for name, value in sorted(params.items())
+        if name not in leave_out and value != ""
+    ).encode()  # fmt: skip
+
+
+class AlipayProvider(Provider):
+    name = "alipay"
+    closes_payments = True
+
+    def __init__(self, config: AlipayConfig) -> None:
+        self.config = config
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 3.0))
+        )
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def create_payment(self, order: VipOrder) -> str:
+        minutes = max(1, int((order.expire_time - timezone.now()).total_seconds() // 60))
+        answer = self._call(
+            "alipay.trade.precreate",
+            {
+                "out_trade_no": order.order_number,
+                "total_amount": f"{order.amount:.2f}",
+                "subject": order.plan_name,
+                "timeout_express": f"{minutes}m",
+            },
+            order=order,
+            notify=True,
+        )
+        if answer.get("code") != "10000" or not answer.get("qr_code"):
+            logger.warning(
+                "alipay precreate refused order=%s user=%s: %s %s",
+                order.order_number, order.user_id, answer.get("code"), answer.get("sub_code"),
+            )  # fmt: skip
+            raise GatewayUnavailable("支付宝下单失败，请稍后重试")
+        return answer["qr_code"]
+
+    def query_payment(self, order: VipOrder) -> PaymentReport | None:
+        answer = self._call("alipay.trade.query", {"out_trade_no": order.order_number}, order=order)
+        if answer.get("code") != "10000":
+            if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return None  # never scanned
+            raise GatewayUnavailable(f"支付宝查询失败：{answer.get('sub_code')}")
+        status = answer.get("trade_status")
+        amount = _yuan(answer.get("total_amount")) or Decimal(0)
+        if status in PAID:
+            return PaymentReport(GatewayResult.SUCCESS, amount, answer.get("trade_no", ""))
+        if status == "TRADE_CLOSED":
+            return PaymentReport(GatewayResult.FAILED, amount, answer.get("trade_no", ""))
+        return None  # WAIT_BUYER_PAY
+
+    def close_payment(self, order: VipOrder) -> None:
+        answer = self._call("alipay.trade.close", {"out_trade_no": order.order_number}, order=order)
+        if answer.get("code") == "10000" or answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return
+        if answer.get("sub_code") == "ACQ.TRADE_STATUS_ERROR":
+            raise PaymentAlreadyMade()  # paid (or closed already): reconciliation tells which
+        raise GatewayUnavailable(f"支付宝关单失败：{answer.get('sub_code')}")
+
+    def _call(self, method: str, biz: dict, *, order, notify=False) -> dict:
+        params = {
+            "app_id": self.config.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": timezone.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+            "version": "1.0",
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+        }
+        if notify:
+            params["notify_url"] = self.config.notify_url
+        key = keys.private_key(self.config.private_key_path)
+        params["sign"] = base64.b64encode(keys.rsa_sign(key, signing_text(params))).decode()
+        try:
+            response = self.client.post(self.config.gateway_url, data=params)
+        except httpx.HTTPError as exc:
+            logger.warning(
+                "alipay %s failed order=%s user=%s: %r", method, order.order_number,
+                order.user_id, exc,
+            )  # fmt: skip
+            raise GatewayUnavailable() from None
+        if response.status_code != 200:
+            logger.warning(
+                "alipay %s answered %s order=%s user=%s",
+                method, response.status_code, order.order_number, order.user_id,
+            )  # fmt: skip
+            raise GatewayUnavailable()
+        try:
+            return self._verified_answer(method, response.text)
+        except InvalidSignature as exc:
+            logger.error(
+                "SECURITY alipay answer not trusted order=%s user=%s: %s",
+                order.order_number, order.user_id, exc.message,
+            )  # fmt: skip
+            raise GatewayUnavailable("支付平台应答无法验证，请稍后重试") from None
+
+    def _verified_answer(self, method: str, text: str) -> dict:
+        """The `..._response` object, once its exact text is verified against `sign`."""
+        name = method.replace(".", "_") + "_response"
+        decoder = json.JSONDecoder()
+        try:
+            whole = json.loads(text)
+            start = text.index(f'"{name}"')
+            start = text.index("{", start + len(name) + 2)
+            answer, end = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            raise InvalidSignature("应答格式无效") from None
+        signature = whole.get("sign") if isinstance(whole, dict) else None
+        if not isinstance(signature, str) or not isinstance(answer, dict):
+            raise InvalidSignature("应答缺少签名")
+        self._check(signature, text[start:end].encode())
+        return answer
+
+    def _check(self, signature: str, message: bytes) -> None:
+        try:
+            raw = base64.b64decode(signature, validate=True)
+        except ValueError:
+            raise InvalidSignature() from None
+        if not keys.rsa_verify(keys.public_key(self.config.public_key_path), raw, message):
+            raise InvalidSignature()
+
+    # --- notifications -------------------------------------------------------------------
+
+    def verify(self, *, body: bytes, headers) -> bool:
+        params = _form(body)
+        if not params.get("sign"):
+            raise InvalidSignature("缺少支付宝签名")
+        self._check(params["sign"], signing_text(params, leave_out=("sign", "sign_type")))
+        return True
+
+    def parse(self, body: bytes) -> Notification:
+        params = _form(body)
+        if params.get("app_id") != self.config.app_id:
+            raise NotificationInvalid("应用ID不符")
+        if self.config.seller_id and params.get("seller_id") != self.config.seller_id:
+            raise NotificationInvalid("收款账号不符")
+        order_number = params.get("out_trade_no", "")
+        amount = _yuan(params.get("total_amount"))
+        if not order_number or amount is None:
+            raise NotificationInvalid("通知缺少订单号或金额")
+        status = params.get("trade_status")
+        result = (
+            GatewayResult.SUCCESS if status in PAID
+            else GatewayResult.FAILED if status == "TRADE_CLOSED"
+            else None
+        )  # fmt: skip
+        return Notification(
+            order_number=order_number[:64],
+            result=result,
+            amount=amount,
+            transaction_id=params.get("trade_no", "")[:64],
+            event_id=params.get("notify_id", "")[:64],
+        )
+
+    def order_number_of(self, body: bytes) -> str:
+        return _form(body).get("out_trade_no", "")[:64]
+
+    def acknowledge(self, order: VipOrder | None) -> HttpResponse:
+        return HttpResponse("success", content_type="text/plain")
+
+    def refuse(self, status: int, message: str) -> HttpResponse:
+        return HttpResponse("fail", status=status, content_type="text/plain")
+
+
+def _form(body: bytes) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+
+
+def _yuan(value) -> Decimal | None:
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return amount if amount.is_finite() and amount == amount.quantize(Decimal("0.01")) else None

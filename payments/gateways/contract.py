@@ -1,0 +1,104 @@
+"""The contract's own notification: the HMAC-signed `{orderId, status, amount, transactionId}`
+that `POST /api/payment/callback` takes (CONTRACT.md), from whatever gateway speaks it.
+
+Signed as lowercase hex HMAC-SHA256(secret, "<timestamp>.<raw body>") in X-Pay-Signature, with
+X-Pay-Timestamp in unix seconds, at most PAYMENT_CALLBACK_MAX_SKEW_SECONDS away. Without a
+secret it accepts unsigned notifications in sandbox mode and refuses all otherwise. Payments
+are made at our own checkout page (`/pay/<order>`), which the sandbox serves.
+"""
+
+import hashlib
+import hmac
+import json
+import time
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.urls import reverse
+from rest_framework.exceptions import ParseError
+
+from vipplatform.links import site_url
+
+from ..exceptions import InvalidSignature
+from ..models import VipOrder
+from .base import Notification, PaymentReport, Provider
+
+SIGNATURE_HEADER = "X-Pay-Signature"
+TIMESTAMP_HEADER = "X-Pay-Timestamp"
+
+
+def sign(*, secret: str, timestamp: int | str, body: bytes) -> str:
+    message = str(timestamp).encode() + b"." + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(*, body: bytes, secret: str | None = None, timestamp: int | None = None):
+    """The headers a gateway sends with `body`."""
+    secret = settings.PAYMENT_CALLBACK_SECRET if secret is None else secret
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(secret=secret, timestamp=timestamp, body=body),
+    }
+
+
+class ContractProvider(Provider):
+    name = "contract"
+
+    def create_payment(self, order: VipOrder) -> str:
+        return site_url(reverse("sandbox-checkout", args=[order.order_number]))
+
+    def verify(self, *, body: bytes, headers, now: float | None = None) -> bool | None:
+        secret = settings.PAYMENT_CALLBACK_SECRET
+        if not secret:
+            if settings.PAYMENT_SANDBOX:
+                return None  # the sandbox accepts unsigned callbacks
+            raise InvalidSignature("未配置回调密钥，拒绝所有回调")
+        timestamp = headers.get(TIMESTAMP_HEADER, "")
+        signature = headers.get(SIGNATURE_HEADER, "")
+        if not timestamp or not signature:
+            raise InvalidSignature("缺少回调签名")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise InvalidSignature("回调时间戳无效")
+        now = time.time() if now is None else now
+        if abs(now - int(timestamp)) > settings.PAYMENT_CALLBACK_MAX_SKEW_SECONDS:
+            raise InvalidSignature("回调时间戳已过期")
+        expected = sign(secret=secret, timestamp=timestamp, body=body)
+        if not hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "replace")):
+            raise InvalidSignature()
+        return True
+
+    def parse(self, body: bytes) -> Notification:
+        from ..serializers import CallbackInput
+
+        params = CallbackInput(data=_json(body))
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        return Notification(
+            order_number=data["orderId"],
+            result=data["status"],
+            amount=data.get("amount"),
+            transaction_id=data.get("transactionId", ""),
+        )
+
+    def order_number_of(self, body: bytes) -> str:
+        try:
+            order_number = json.loads(body).get("orderId")
+        except (ValueError, AttributeError, RecursionError):
+            return ""
+        return order_number[:64] if isinstance(order_number, str) else ""
+
+    def acknowledge(self, order: VipOrder | None) -> HttpResponse:
+        return JsonResponse({"orderId": order.order_number, "status": order.status})
+
+    def query_payment(self, order: VipOrder) -> PaymentReport | None:
+        return None  # the contract has no query: its gateway's notifications are all we hear
+
+
+def _json(body: bytes):
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ParseError(f"JSON 解析错误 - {exc}") from None
+    except RecursionError:
+        raise ParseError("JSON 嵌套层级过深") from None

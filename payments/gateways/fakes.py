@@ -1,0 +1,525 @@
+"""Local fakes of WeChat Pay (API v3) and Alipay, speaking their protocols with keys made here.
+
+Neither provider has a test server for these APIs (GATEWAYS.md), so the tests, and anyone
+trying a purchase on their own machine, use these. They are the providers' side, written
+apart from the adapters: they check the merchant's request signatures, answer signed, keep
+the trades they opened, and when "paid" send the provider's real notification (signed and,
+for WeChat Pay, encrypted) to the notify URL the merchant gave.
+
+Run by hand:
+
+    .venv/bin/python manage.py fake_gateways --port 9100 --keys .fake-gateways
+
+It makes the keys the first time, prints the platform's settings for them, and serves
+`/wechat/v3/...`, `/alipay/gateway.do`, and at `/` a page standing for the buyer's phone that
+lists the open trades with a button to pay each. `FAKE_GATEWAYS=true bin/run` does all this.
+"""
+
+import base64
+import html
+import json
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .keys import private_key, public_key, rsa_sign, rsa_verify
+
+SHANGHAI = timezone(timedelta(hours=8))
+MCHID = "1900000109"
+APPID = "wx8888888888888888"
+CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092026112600000001"
+ALIPAY_APP_ID = "2021000122600001"
+ALIPAY_SELLER_ID = "2088621955800001"
+
+KEY_FILES = (
+    "wechat-merchant",  # the merchant's key pair: the platform signs with the private half
+    "wechat-platform",  # WeChat Pay's: the fake signs, the platform verifies with the public
+    "alipay-app",  # the app's (the platform's) key pair
+    "alipay",  # Alipay's own
+)
+
+
+def make_keys(directory: Path) -> None:
+    """RSA 2048 key pairs and an APIv3 key in `directory`, unless they are there already."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in KEY_FILES:
+        if (directory / f"{name}-private.pem").exists():
+            continue
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        (directory / f"{name}-private.pem").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        (directory / f"{name}-public.pem").write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    apiv3 = directory / "wechat-apiv3.key"
+    if not apiv3.exists():
+        apiv3.write_text(secrets.token_hex(16))  # 32 characters: the key is their bytes
+
+
+@dataclass
+class Trade:
+    provider: str
+    out_trade_no: str
+    amount: Decimal
+    subject: str
+    notify_url: str
+    code: str
+    state: str = "NOTPAY"  # NOTPAY, SUCCESS, CLOSED
+    transaction_id: str = ""
+    notified: list[int] = field(default_factory=list)  # the merchant's answers
+
+
+class FakeWeChatPay:
+    def __init__(self, keys: Path) -> None:
+        self.keys = keys
+        self.apiv3_key = (keys / "wechat-apiv3.key").read_text().strip()
+        self.trades: dict[str, Trade] = {}
+        self.fail_next: str | int | None = None  # "timeout", a status, or "bad-signature"
+        self.requests: list[tuple[str, str]] = []
+
+    def settings(self, base_url: str) -> dict[str, str]:
+        return {
+            "WECHATPAY_MCHID": MCHID,
+            "WECHATPAY_APPID": APPID,
+            "WECHATPAY_APIV3_KEY": self.apiv3_key,
+            "WECHATPAY_PRIVATE_KEY": str(self.keys / "wechat-merchant-private.pem"),
+            "WECHATPAY_CERT_SERIAL": CERT_SERIAL,
+            "WECHATPAY_PUBLIC_KEY": str(self.keys / "wechat-platform-public.pem"),
+            "WECHATPAY_PUBLIC_KEY_ID": PUBLIC_KEY_ID,
+            "WECHATPAY_BASE_URL": base_url,
+        }
+
+    # --- signing, as WeChat Pay does -------------------------------------------------------
+
+    def signed_headers(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+        timestamp = str(int(time.time()) if timestamp is None else timestamp)
+        nonce = secrets.token_hex(16)
+        message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+        key = private_key(str(self.keys / "wechat-platform-private.pem"))
+        return {
+            "Wechatpay-Timestamp": timestamp,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Signature": base64.b64encode(rsa_sign(key, message)).decode(),
+            "Wechatpay-Serial": PUBLIC_KEY_ID,
+        }
+
+    def notification(
+        self,
+        trade: Trade,
+        *,
+        total: int | None = None,
+        mchid: str = MCHID,
+        timestamp: int | None = None,
+        tamper: bool = False,
+    ) -> tuple[bytes, dict[str, str]]:
+        """The TRANSACTION.SUCCESS notification of `trade`, encrypted and signed."""
+        transaction = {
+            "appid": APPID,
+            "mchid": mchid,
+            "out_trade_no": trade.out_trade_no,
+            "transaction_id": trade.transaction_id or f"42000{secrets.token_hex(11)}",
+            "trade_type": "NATIVE",
+            "trade_state": "SUCCESS",
+            "trade_state_desc": "支付成功",
+            "success_time": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+            "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+            "amount": {
+                "total": int(trade.amount * 100) if total is None else total,
+                "payer_total": int(trade.amount * 100),
+                "currency": "CNY",
+                "payer_currency": "CNY",
+            },
+        }
+        nonce, associated = secrets.token_hex(6), "transaction"
+        ciphertext = AESGCM(self.apiv3_key.encode()).encrypt(
+            nonce.encode(), json.dumps(transaction).encode(), associated.encode()
+        )
+        if tamper:
+            ciphertext = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+        event = {
+            "id": secrets.token_hex(18),
+            "create_time": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+            "resource_type": "encrypt-resource",
+            "event_type": "TRANSACTION.SUCCESS",
+            "summary": "支付成功",
+            "resource": {
+                "original_type": "transaction",
+                "algorithm": "AEAD_AES_256_GCM",
+                "ciphertext": base64.b64encode(ciphertext).decode(),
+                "associated_data": associated,
+                "nonce": nonce,
+            },
+        }
+        body = json.dumps(event, ensure_ascii=False).encode()
+        return body, {
+            "Content-Type": "application/json",
+            **self.signed_headers(body, timestamp=timestamp),
+        }
+
+    def pay(self, out_trade_no: str) -> int:
+        trade = self.trades[out_trade_no]
+        trade.state = "SUCCESS"
+        trade.transaction_id = trade.transaction_id or f"42000{secrets.token_hex(11)}"
+        body, headers = self.notification(trade)
+        return _deliver(trade, body, headers)
+
+    # --- the API ---------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict, bytes]:
+        self.requests.append((method, path))
+        failure, self.fail_next = self.fail_next, None
+        if failure == "timeout":
+            time.sleep(3)
+        if isinstance(failure, int):
+            return self._answer(failure, {"code": "SYSTEM_ERROR", "message": "系统繁忙"})
+        if not self._signed_by_merchant(method, path, headers, body):
+            return self._answer(401, {"code": "SIGN_ERROR", "message": "签名错误"})
+        status, answer = self._route(method, path, body)
+        status, headers_out, out = self._answer(status, answer)
+        if failure == "bad-signature":
+            headers_out["Wechatpay-Signature"] = base64.b64encode(b"\0" * 256).decode()
+        return status, headers_out, out
+
+    def _route(self, method: str, path: str, body: bytes) -> tuple[int, dict | None]:
+        url = urlsplit(path)
+        parts = url.path.split("/v3/", 1)[-1].split("/")
+        if method == "POST" and parts == ["pay", "transactions", "native"]:
+            data = json.loads(body)
+            if data.get("mchid") != MCHID or data.get("appid") != APPID:
+                return 400, {"code": "PARAM_ERROR", "message": "mchid或appid不正确"}
+            number = data["out_trade_no"]
+            if number in self.trades:
+                return 400, {"code": "INVALID_REQUEST", "message": "订单号重复"}
+            code = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(6)}"
+            self.trades[number] = Trade(
+                "wechat",
+                number,
+                Decimal(data["amount"]["total"]) / 100,
+                data["description"],
+                data["notify_url"],
+                code,
+            )
+            return 200, {"code_url": code}
+        if len(parts) in (4, 5) and parts[:3] == ["pay", "transactions", "out-trade-no"]:
+            trade = self.trades.get(parts[3])
+            if trade is None:
+                return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
+            if method == "GET" and len(parts) == 4:
+                return 200, self._transaction(trade)
+            if method == "POST" and parts[4:] == ["close"]:
+                if trade.state == "SUCCESS":
+                    return 400, {"code": "ORDERPAID", "message": "订单已支付"}
+                trade.state = "CLOSED"
+                return 204, None
+        return 404, {"code": "NOT_FOUND", "message": "接口不存在"}
+
+    def _transaction(self, trade: Trade) -> dict:
+        return {
+            "appid": APPID,
+            "mchid": MCHID,
+            "out_trade_no": trade.out_trade_no,
+            "transaction_id": trade.transaction_id,
+            "trade_state": trade.state,
+            "amount": {"total": int(trade.amount * 100), "currency": "CNY"},
+        }
+
+    def _answer(self, status: int, answer: dict | None) -> tuple[int, dict, bytes]:
+        body = b"" if answer is None else json.dumps(answer, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", **self.signed_headers(body)}
+        return status, headers, body
+
+    def _signed_by_merchant(self, method: str, path: str, headers, body: bytes) -> bool:
+        authorization = headers.get("Authorization", "")
+        scheme, _, fields = authorization.partition(" ")
+        if scheme != "WECHATPAY2-SHA256-RSA2048":
+            return False
+        values = dict(part.split("=", 1) for part in fields.split(",") if "=" in part)
+        values = {name.strip(): value.strip('"') for name, value in values.items()}
+        if values.get("mchid") != MCHID or values.get("serial_no") != CERT_SERIAL:
+            return False
+        message = (
+            f"{method}\n{path}\n{values.get('timestamp')}\n{values.get('nonce_str')}\n".encode()
+            + body
+            + b"\n"
+        )
+        key = public_key(str(self.keys / "wechat-merchant-public.pem"))
+        try:
+            signature = base64.b64decode(values.get("signature", ""))
+        except ValueError:
+            return False
+        return rsa_verify(key, signature, message)
+
+
+def alipay_signing_text(params: dict[str, str], leave_out=("sign",)) -> bytes:
+    return "&".join(
+        f"{k}={v}" for k, v in sorted(params.items()) if k not in leave_out and v != ""
+    ).encode()
+
+
+class FakeAlipay:
+    def __init__(self, keys: Path) -> None:
+        self.keys = keys
+        self.trades: dict[str, Trade] = {}
+        self.fail_next: str | int | None = None
+        self.requests: list[str] = []
+
+    def settings(self, gateway_url: str) -> dict[str, str]:
+        return {
+            "ALIPAY_APP_ID": ALIPAY_APP_ID,
+            "ALIPAY_PRIVATE_KEY": str(self.keys / "alipay-app-private.pem"),
+            "ALIPAY_PUBLIC_KEY": str(self.keys / "alipay-public.pem"),
+            "ALIPAY_GATEWAY_URL": gateway_url,
+            "ALIPAY_SELLER_ID": ALIPAY_SELLER_ID,
+        }
+
+    def sign(self, message: bytes) -> str:
+        key = private_key(str(self.keys / "alipay-private.pem"))
+        return base64.b64encode(rsa_sign(key, message)).decode()
+
+    def notification(
+        self,
+        trade: Trade,
+        *,
+        total_amount: str | None = None,
+        app_id: str = ALIPAY_APP_ID,
+        trade_status: str = "TRADE_SUCCESS",
+        forged: bool = False,
+    ) -> tuple[bytes, dict[str, str]]:
+        now = datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        amount = total_amount or f"{trade.amount:.2f}"
+        params = {
+            "notify_time": now,
+            "notify_type": "trade_status_sync",
+            "notify_id": secrets.token_hex(16),
+            "app_id": app_id,
+            "charset": "utf-8",
+            "version": "1.0",
+            "sign_type": "RSA2",
+            "trade_no": trade.transaction_id or f"2026{secrets.token_hex(12)}",
+            "out_trade_no": trade.out_trade_no,
+            "trade_status": trade_status,
+            "total_amount": amount,
+            "receipt_amount": amount,
+            "buyer_pay_amount": amount,
+            "seller_id": ALIPAY_SELLER_ID,
+            "subject": trade.subject,
+            "gmt_payment": now,
+        }
+        signing = alipay_signing_text(params, leave_out=("sign", "sign_type"))
+        if forged:
+            other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            params["sign"] = base64.b64encode(rsa_sign(other, signing)).decode()
+        else:
+            params["sign"] = self.sign(signing)
+        body = urlencode(params).encode()
+        return body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+    def pay(self, out_trade_no: str) -> int:
+        trade = self.trades[out_trade_no]
+        trade.state = "SUCCESS"
+        trade.transaction_id = trade.transaction_id or f"2026{secrets.token_hex(12)}"
+        body, headers = self.notification(trade)
+        return _deliver(trade, body, headers)
+
+    def handle(self, body: bytes) -> tuple[int, dict, bytes]:
+        params = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        method = params.get("method", "")
+        self.requests.append(method)
+        failure, self.fail_next = self.fail_next, None
+        if failure == "timeout":
+            time.sleep(3)
+        if isinstance(failure, int):
+            return failure, {"Content-Type": "text/html"}, b"<h1>502 Bad Gateway</h1>"
+        name = method.replace(".", "_") + "_response"
+        if not self._signed_by_app(params):
+            answer = {
+                "code": "40002",
+                "msg": "Invalid Arguments",
+                "sub_code": "isv.invalid-signature",
+            }
+        else:
+            answer = self._route(method, params)
+        text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+        sign = self.sign(text.encode())
+        if failure == "bad-signature":
+            sign = base64.b64encode(b"\0" * 256).decode()
+        out = f'{{"{name}":{text},"sign":"{sign}"}}'.encode()
+        return 200, {"Content-Type": "application/json;charset=utf-8"}, out
+
+    def _route(self, method: str, params: dict) -> dict:
+        biz = json.loads(params.get("biz_content") or "{}")
+        number = biz.get("out_trade_no", "")
+        trade = self.trades.get(number)
+        ok = {"code": "10000", "msg": "Success", "out_trade_no": number}
+        if method == "alipay.trade.precreate":
+            if trade is not None:
+                return {
+                    "code": "40004",
+                    "msg": "Business Failed",
+                    "sub_code": "ACQ.TRADE_HAS_SUCCESS",
+                }
+            code = f"https://qr.alipay.com/bax{secrets.token_hex(10)}"
+            self.trades[number] = Trade(
+                "alipay", number, Decimal(biz["total_amount"]), biz["subject"],
+                params.get("notify_url", ""), code,
+            )  # fmt: skip
+            return {**ok, "qr_code": code}
+        if trade is None:
+            return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"}
+        if method == "alipay.trade.query":
+            status = {"NOTPAY": "WAIT_BUYER_PAY", "SUCCESS": "TRADE_SUCCESS"}.get(
+                trade.state, "TRADE_CLOSED"
+            )
+            return {
+                **ok, "trade_no": trade.transaction_id, "trade_status": status,
+                "total_amount": f"{trade.amount:.2f}",
+            }  # fmt: skip
+        if method == "alipay.trade.close":
+            if trade.state == "SUCCESS":
+                return {
+                    "code": "40004",
+                    "msg": "Business Failed",
+                    "sub_code": "ACQ.TRADE_STATUS_ERROR",
+                }
+            trade.state = "CLOSED"
+            return ok
+        return {"code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-method"}
+
+    def _signed_by_app(self, params: dict) -> bool:
+        if params.get("app_id") != ALIPAY_APP_ID or params.get("sign_type") != "RSA2":
+            return False
+        try:
+            signature = base64.b64decode(params.get("sign", ""))
+        except ValueError:
+            return False
+        key = public_key(str(self.keys / "alipay-app-public.pem"))
+        return rsa_verify(key, signature, alipay_signing_text(params))
+
+
+def _deliver(trade: Trade, body: bytes, headers: dict) -> int:
+    """POST a notification to the merchant, as the provider does; answers its status."""
+    request = urllib.request.Request(trade.notify_url, data=body, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError:
+        status = 0
+    trade.notified.append(status)
+    return status
+
+
+class FakeGateways:
+    """Both fakes behind one HTTP server: `/wechat/v3/...`, `/alipay/gateway.do`, and the
+    buyer's phone at `/`."""
+
+    def __init__(self, keys: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        make_keys(keys)
+        self.wechat = FakeWeChatPay(keys)
+        self.alipay = FakeAlipay(keys)
+        self.server = ThreadingHTTPServer((host, port), _handler(self))
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+
+    def settings(self) -> dict[str, str]:
+        return {
+            **self.wechat.settings(f"{self.url}/wechat"),
+            **self.alipay.settings(f"{self.url}/alipay/gateway.do"),
+        }
+
+    def trade(self, out_trade_no: str) -> Trade | None:
+        return self.wechat.trades.get(out_trade_no) or self.alipay.trades.get(out_trade_no)
+
+    def pay(self, out_trade_no: str) -> int:
+        trade = self.trade(out_trade_no)
+        fake = self.wechat if trade.provider == "wechat" else self.alipay
+        return fake.pay(out_trade_no)
+
+    def start(self) -> "FakeGateways":
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _handler(fakes: FakeGateways):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/wechat/"):
+                return self._send(*fakes.wechat.handle("GET", self.path, self.headers, b""))
+            if self.path == "/":
+                return self._send(200, {"Content-Type": "text/html; charset=utf-8"}, _phone(fakes))
+            return self._send(404, {}, b"")
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/wechat/"):
+                return self._send(*fakes.wechat.handle("POST", self.path, self.headers, body))
+            if self.path == "/alipay/gateway.do":
+                return self._send(*fakes.alipay.handle(body))
+            if self.path == "/pay":
+                number = dict(parse_qsl(body.decode())).get("out_trade_no", "")
+                if fakes.trade(number) is None:
+                    return self._send(404, {}, "没有这笔交易".encode())
+                fakes.pay(number)
+                return self._send(303, {"Location": "/"}, b"")
+            return self._send(404, {}, b"")
+
+        def _send(self, status: int, headers: dict, body: bytes):
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args):  # quiet: the platform logs what matters
+            pass
+
+    return Handler
+
+
+def _phone(fakes: FakeGateways) -> bytes:
+    rows = []
+    for trade in [*fakes.wechat.trades.values(), *fakes.alipay.trades.values()][::-1]:
+        provider = "微信支付" if trade.provider == "wechat" else "支付宝"
+        if trade.state == "NOTPAY":
+            action = (
+                f'<form method="post" action="/pay"><input type="hidden" name="out_trade_no" '
+                f'value="{html.escape(trade.out_trade_no)}">'
+                f'<button type="submit">用{provider}支付 ¥{trade.amount:.2f}</button></form>'
+            )
+        else:
+            answers = ", ".join(str(s) for s in trade.notified) or "-"
+            action = f"{trade.state}（通知应答：{answers}）"
+        rows.append(
+            f"<tr><td>{provider}</td><td>{html.escape(trade.out_trade_no)}</td>"
+            f"<td>{html.escape(trade.subject)}</td><td>{action}</td></tr>"
+        )
+    return (
+        "<!doctype html><meta charset=utf-8><title>模拟支付（本地）</title>"
+        "<h1>模拟手机支付：微信支付 / 支付宝（本地假网关）</h1>"
+        "<table border=1 cellpadding=6><tr><th>渠道</th><th>商户订单号</th><th>商品</th>"
+        f"<th></th></tr>{''.join(rows) or '<tr><td colspan=4>还没有交易</td></tr>'}</table>"
+    ).encode()

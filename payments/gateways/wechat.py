@@ -1,0 +1,259 @@
+"""WeChat Pay, API v3, Native payment: the buyer scans a QR code of `code_url`.
+
+Hand-written on `cryptography` and `httpx` (GATEWAYS.md, "Choosing libraries"): the
+third-party SDKs hard-code WeChat Pay's host (no local fake), lack the timestamp check, or fetch
+certificates at start-up. This adapter is the protocol and nothing else:
+
+- requests are signed `WECHATPAY2-SHA256-RSA2048` with the merchant's key, over
+  "<METHOD>\\n<path?query>\\n<timestamp>\\n<nonce>\\n<body>\\n";
+- answers and notifications are verified with WeChat Pay's public key (its id must be the
+  `Wechatpay-Serial`), over "<timestamp>\\n<nonce>\\n<body>\\n", and refused when the
+  timestamp is 5 minutes or more away;
+- a notification's resource is decrypted with AES-256-GCM and the APIv3 key, then checked:
+  our merchant and app ids; the order and the amount are checked by the shared path.
+Amounts are in fen.
+"""
+
+import base64
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+from functools import cached_property
+
+import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.http import HttpResponse
+
+from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
+from ..models import GatewayResult, VipOrder
+from . import keys
+from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider
+
+logger = logging.getLogger(__name__)
+
+PRODUCTION_URL = "https://api.mch.weixin.qq.com"
+MAX_SKEW_SECONDS = 300
+SHANGHAI = dt_timezone(timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class WeChatPayConfig:
+    mchid: str
+    appid: str
+    apiv3_key: str
+    private_key_path: str
+    cert_serial: str
+    public_key_path: str
+    public_key_id: str
+    base_url: str
+    notify_url: str
+    timeout: float
+
+
+def fen(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+class WeChatPayProvider(Provider):
+    name = "wechat"
+    closes_payments = True
+
+    def __init__(self, config: WeChatPayConfig) -> None:
+        self.config = config
+        self.client = httpx.Client(
+            base_url=config.base_url.rstrip("/"),
+            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 3.0)),
+        )
+
+    @cached_property
+    def _aead(self) -> AESGCM:
+        return AESGCM(self.config.apiv3_key.encode())
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def create_payment(self, order: VipOrder) -> str:
+        answer = self._call(
+            "POST",
+            "/v3/pay/transactions/native",
+            {
+                "appid": self.config.appid,
+                "mchid": self.config.mchid,
+                "description": order.plan_name,
+                "out_trade_no": order.order_number,
+                "time_expire": order.expire_time.astimezone(SHANGHAI).isoformat(timespec="seconds"),
+                "notify_url": self.config.notify_url,
+                "amount": {"total": fen(order.amount), "currency": "CNY"},
+            },
+            order=order,
+        )
+        code_url = answer.get("code_url")
+        if not isinstance(code_url, str) or not code_url:
+            raise GatewayUnavailable("微信支付下单失败，请稍后重试")
+        return code_url
+
+    def query_payment(self, order: VipOrder) -> PaymentReport | None:
+        path = f"/v3/pay/transactions/out-trade-no/{order.order_number}?mchid={self.config.mchid}"
+        answer = self._call("GET", path, order=order, not_found_ok=True)
+        if answer is None:
+            return None
+        state = answer.get("trade_state")
+        amount = Decimal(_total(answer) or 0) / 100
+        if state == "SUCCESS":
+            return PaymentReport(GatewayResult.SUCCESS, amount, answer.get("transaction_id", ""))
+        if state in ("CLOSED", "REVOKED", "PAYERROR"):
+            return PaymentReport(GatewayResult.FAILED, amount, answer.get("transaction_id", ""))
+        return None  # NOTPAY, USERPAYING: not final; REFUND: paid before, the order says so
+
+    def close_payment(self, order: VipOrder) -> None:
+        path = f"/v3/pay/transactions/out-trade-no/{order.order_number}/close"
+        try:
+            self._call("POST", path, {"mchid": self.config.mchid}, order=order, not_found_ok=True)
+        except _Refused as refused:
+            if refused.code == "ORDERPAID":
+                raise PaymentAlreadyMade() from None
+            raise GatewayUnavailable(f"微信支付关单失败：{refused.code}") from None
+
+    def _call(self, method: str, path: str, payload=None, *, order, not_found_ok=False):
+        body = "" if payload is None else json.dumps(payload, ensure_ascii=False)
+        url_path = httpx.URL(self.config.base_url.rstrip("/") + path).raw_path.decode()
+        headers = {
+            "Authorization": self._authorization(method, url_path, body),
+            "Accept": "application/json",
+        }
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self.client.request(method, path, content=body.encode(), headers=headers)
+        except httpx.HTTPError as exc:
+            logger.warning(
+                "wechat pay %s %s failed order=%s user=%s: %r",
+                method, path, order.order_number, order.user_id, exc,
+            )  # fmt: skip
+            raise GatewayUnavailable() from None
+        if response.status_code >= 500:
+            logger.warning(
+                "wechat pay %s %s answered %s order=%s user=%s",
+                method, path, response.status_code, order.order_number, order.user_id,
+            )  # fmt: skip
+            raise GatewayUnavailable()
+        try:
+            self._verify(response.headers, response.content)
+        except InvalidSignature as exc:
+            logger.error(
+                "SECURITY wechat pay answer not trusted order=%s user=%s: %s",
+                order.order_number, order.user_id, exc.message,
+            )  # fmt: skip
+            raise GatewayUnavailable("支付平台应答无法验证，请稍后重试") from None
+        if response.status_code == 404 and not_found_ok:
+            return None
+        if response.status_code >= 400:
+            error = _json_or_empty(response.content)
+            raise _Refused(str(error.get("code", response.status_code)))
+        return _json_or_empty(response.content) if response.content else {}
+
+    def _authorization(self, method: str, url_path: str, body: str) -> str:
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        message = f"{method}\n{url_path}\n{timestamp}\n{nonce}\n{body}\n".encode()
+        signature = base64.b64encode(
+            keys.rsa_sign(keys.private_key(self.config.private_key_path), message)
+        ).decode()
+        return (
+            f'WECHATPAY2-SHA256-RSA2048 mchid="{self.config.mchid}",nonce_str="{nonce}",'
+            f'timestamp="{timestamp}",serial_no="{self.config.cert_serial}",'
+            f'signature="{signature}"'
+        )
+
+    # --- notifications -------------------------------------------------------------------
+
+    def verify(self, *, body: bytes, headers, now: float | None = None) -> bool:
+        self._verify(headers, body, now=now)
+        return True
+
+    def _verify(self, headers, body: bytes, *, now: float | None = None) -> None:
+        timestamp = headers.get("Wechatpay-Timestamp", "")
+        nonce = headers.get("Wechatpay-Nonce", "")
+        signature = headers.get("Wechatpay-Signature", "")
+        serial = headers.get("Wechatpay-Serial", "")
+        if not (timestamp and nonce and signature and serial):
+            raise InvalidSignature("缺少微信支付签名")
+        if serial != self.config.public_key_id:
+            raise InvalidSignature("微信支付公钥ID不符")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise InvalidSignature("时间戳无效")
+        now = time.time() if now is None else now
+        if abs(now - int(timestamp)) >= MAX_SKEW_SECONDS:
+            raise InvalidSignature("时间戳已过期")
+        try:
+            raw_signature = base64.b64decode(signature, validate=True)
+        except ValueError:
+            raise InvalidSignature() from None
+        message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body + b"\n"
+        if not keys.rsa_verify(
+            keys.public_key(self.config.public_key_path), raw_signature, message
+        ):
+            raise InvalidSignature()
+
+    def parse(self, body: bytes) -> Notification:
+        event = _json_or_empty(body)
+        resource = event.get("resource")
+        if not isinstance(resource, dict) or resource.get("algorithm") != "AEAD_AES_256_GCM":
+            raise NotificationInvalid("通知缺少加密数据")
+        try:
+            plaintext = self._aead.decrypt(
+                str(resource.get("nonce", "")).encode(),
+                base64.b64decode(str(resource.get("ciphertext", ""))),
+                str(resource.get("associated_data", "")).encode(),
+            )
+        except (InvalidTag, ValueError):
+            raise NotificationInvalid("通知数据解密失败") from None
+        transaction = _json_or_empty(plaintext)
+        if transaction.get("mchid") != self.config.mchid:
+            raise NotificationInvalid("商户号不符")
+        if transaction.get("appid") != self.config.appid:
+            raise NotificationInvalid("应用ID不符")
+        order_number = transaction.get("out_trade_no")
+        if not isinstance(order_number, str) or not order_number:
+            raise NotificationInvalid("通知缺少商户订单号")
+        total = _total(transaction)
+        if total is None:
+            raise NotificationInvalid("通知金额无效")
+        paid = (
+            event.get("event_type") == "TRANSACTION.SUCCESS"
+            and transaction.get("trade_state") == "SUCCESS"
+        )
+        return Notification(
+            order_number=order_number[:64],
+            result=GatewayResult.SUCCESS if paid else None,
+            amount=Decimal(total) / 100,
+            transaction_id=str(transaction.get("transaction_id", ""))[:64],
+            event_id=str(event.get("id", ""))[:64],
+        )
+
+    def acknowledge(self, order: VipOrder | None) -> HttpResponse:
+        return HttpResponse(status=204)
+
+
+class _Refused(Exception):
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+
+def _total(transaction: dict) -> int | None:
+    """`amount.total`, in fen, if it is an integer."""
+    amount = transaction.get("amount")
+    total = amount.get("total") if isinstance(amount, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _json_or_empty(data: bytes) -> dict:
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
