@@ -24,7 +24,7 @@ from vipplatform.views import json_error
 
 from . import notifications, selectors
 from .exceptions import OrderNotFound
-from .gateways import available_methods, provider_named
+from .gateways import available_methods, provider_for, provider_named
 from .gateways.sandbox import SandboxProvider
 from .models import GatewayResult, PaymentMethod
 
@@ -64,8 +64,11 @@ def vip_page(request):
     user = request.user
     context = {
         "plans": selectors.plans_for_sale(),
-        # Only the methods a provider serves (WeChat Pay and Alipay once configured).
-        "payment_methods": [(m, PaymentMethod(m).label) for m in available_methods()],
+        # Only the methods a provider serves; the sandbox's get the simulated-payment buttons.
+        "payment_methods": [
+            (method, PaymentMethod(method).label, provider_for(method).name == "sandbox")
+            for method in available_methods()
+        ],
         "recent_orders": list(selectors.order_list_for_user(user_id=user.pk)[:5]),
         "vip_active": user.vip_active(),
         "sandbox": settings.PAYMENT_SANDBOX,

@@ -144,7 +144,9 @@
       $("qr").src = created.qrCodeUrl;
       $("order-number").textContent = created.orderId;
       $("order-amount").textContent = `¥${created.amount.toFixed(2)}`;
-      document.querySelectorAll("[data-simulate]").forEach((b) => (b.hidden = false));
+      // The sandbox's orders get its buttons; a real provider's are paid by scanning the code.
+      const simulated = "sandbox" in method.dataset;
+      document.querySelectorAll("[data-simulate]").forEach((b) => (b.hidden = !simulated));
       $("restart").hidden = true;
       delete $("checkout").dataset.closed;
       $("checkout").hidden = false;

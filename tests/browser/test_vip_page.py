@@ -77,3 +77,38 @@ def test_an_order_left_unpaid_past_its_deadline_expires(
     expect(page.locator("#orders")).to_contain_text("已过期")
     assert not User.objects.get(pk=buyer.pk).vip_active()
     screenshot("vip-expired")
+
+
+@pytest.mark.parametrize(("method", "scheme"), [("微信支付", "weixin://"), ("支付宝", "https://qr")])
+def test_buying_with_a_real_provider_at_its_local_fake(
+    page, live_server, buyer, settings, providers, screenshot, method, scheme
+):
+    """The QR image is the provider's code; paying at the fake (the buyer's phone) sends the
+    provider's own signed notification to the platform, and the page sees the payment."""
+    settings.PAYMENT_NOTIFY_BASE_URL = live_server.url
+    log_in(page, live_server, buyer)
+    page.locator("label.plan", has_text="季度会员").click()
+    page.get_by_label(method).check()
+    page.get_by_role("button", name="立即开通").click()
+    expect(page.locator("#checkout")).to_be_visible()
+    page.wait_for_function(
+        "() => { const img = document.getElementById('qr'); "
+        "return img.complete && img.naturalWidth > 0; }"
+    )
+    expect(page.get_by_role("button", name="模拟支付成功")).to_be_hidden()
+    order_number = page.locator("#order-number").inner_text()
+    trade = providers.trade(order_number)
+    assert trade.code.startswith(scheme)
+    expect(page.locator("#pay-status")).to_have_text("等待支付…")
+
+    phone = page.context.new_page()
+    phone.goto(providers.url)
+    phone.get_by_role("button", name=re.compile(f"用{method}支付 ¥88.00")).click()
+    expect(phone.locator("body")).to_contain_text("SUCCESS（通知应答：")
+    phone.close()
+
+    expect(page.locator("#pay-status")).to_have_text("支付成功！VIP权限已开通")
+    assert trade.notified == [204 if method == "微信支付" else 200]
+    buyer.refresh_from_db()
+    assert buyer.vip_active()
+    screenshot(f"vip-paid-{'wechat' if method == '微信支付' else 'alipay'}")
