@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.request
 from http.cookies import SimpleCookie
+from itertools import islice
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,14 @@ TARGETS = {  # the issue's targets: text, and whether a row meets it
         "ratio ≥ 0.3, p99 < 100 ms, 0 errors",
         lambda row: row["ratio"] >= 0.3 and row["p99_ms"] < 100 and row["errors"] == 0,
     ),
+    "WeChat Pay notification": (
+        "p99 < 100 ms, 0 errors",
+        lambda row: row["p99_ms"] < 100 and row["errors"] == 0,
+    ),
+    "Alipay notification": (
+        "p99 < 100 ms, 0 errors",
+        lambda row: row["p99_ms"] < 100 and row["errors"] == 0,
+    ),
     "order search (1M)": ("p99 < 100 ms", lambda row: row["p99_ms"] < 100),
     "order search (1M), 2 staff": ("p99 < 100 ms", lambda row: row["p99_ms"] < 100),
 }
@@ -53,6 +62,11 @@ FLOOR_NOTES = {  # bench/floor.py
     "floor: search without DRF": "floor: the search's two statements, orders written by hand",
 }
 FLOORS = tuple(FLOOR_NOTES)
+# The paths whose every request pays a different pending order: their items are made afresh
+# (signed, and for WeChat Pay encrypted, with the time in them) right before each run.
+PAYING = ("callback", "WeChat Pay notification", "Alipay notification")
+WARMUP_ORDERS, MEASURED_ORDERS = 3_000, 12_000  # more than a run pays at 500 req/s
+FAKE_KEYS = Path(tempfile.gettempdir()) / "bench-fake-gateway-keys"
 
 
 def environment(*, cache: bool, database: str) -> dict:
@@ -73,11 +87,26 @@ def environment(*, cache: bool, database: str) -> dict:
         THROTTLE_LOGIN_ADDRESS="100000000/min",
         THROTTLE_LOGIN_USERNAME="100000000/min",
         READ_CACHE="true" if cache else "false",
+        PAYMENT_NOTIFY_BASE_URL="https://vip.example.com",
+        **_fake_provider_settings(),
     )
     if cache:
         env["CACHE_URL"] = "redis://127.0.0.1:6379/2"
         env["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # adds the floor paths (bench/floor.py)
     return env
+
+
+def _fake_provider_settings() -> dict:
+    """WeChat Pay and Alipay as their local fakes know them: the notifications the benchmark
+    sends are signed (and encrypted) with the fakes' keys, as the real ones would be."""
+    from payments.gateways.fakes import FakeAlipay, FakeWeChatPay, make_keys
+
+    make_keys(FAKE_KEYS)
+    unused = "http://127.0.0.1:9"  # nothing is created at the providers here
+    return {
+        **FakeWeChatPay(FAKE_KEYS).settings(unused),
+        **FakeAlipay(FAKE_KEYS).settings(unused),
+    }
 
 
 def setup_django(env: dict) -> None:
@@ -124,14 +153,28 @@ def write_items(name: str, lines) -> str:
     return str(path)
 
 
-def signed_callbacks(order_numbers) -> list[str]:
+def notification(path: str, order_number: str, amount) -> tuple[bytes, dict]:
+    """What the provider of `path` sends when `order_number` is paid: body and headers."""
     from payments.gateways.contract import signed_headers
+    from payments.gateways.fakes import FakeAlipay, FakeWeChatPay, Trade
 
+    if path == "callback":
+        body = json.dumps({"orderId": order_number, "status": "SUCCESS"}, separators=(",", ":"))
+        return body.encode(), {
+            "Content-Type": "application/json",
+            **signed_headers(body=body.encode(), secret=SECRET),
+        }
+    trade = Trade(path, order_number, amount, "月度会员", "", "")
+    fake = FakeWeChatPay if path.startswith("WeChat") else FakeAlipay
+    return fake(FAKE_KEYS).notification(trade)
+
+
+def notification_items(path: str, orders) -> list[str]:
+    """One line per order: "body<TAB>Header: value..." (request.lua's RAW items)."""
     lines = []
-    for number in order_numbers:
-        body = json.dumps({"orderId": number, "status": "SUCCESS"}, separators=(",", ":"))
-        headers = signed_headers(body=body.encode(), secret=SECRET)
-        lines.append(f"{body}\t{headers['X-Pay-Timestamp']}\t{headers['X-Pay-Signature']}")
+    for order_number, amount in orders:
+        body, headers = notification(path, order_number, amount)
+        lines.append("\t".join([body.decode(), *(f"{k}: {v}" for k, v in headers.items())]))
     return lines
 
 
@@ -331,8 +374,9 @@ def path_specs(member: tuple, staff: tuple, member_id: int) -> dict:
     )
     user_ids = list(User.objects.order_by("?").values_list("pk", flat=True)[:20_000])
     payable = list(
-        VipOrder.objects.filter(order_number__startswith="P").values_list("order_number", flat=True)
+        VipOrder.objects.filter(order_number__startswith="P").values_list("order_number", "amount")
     )
+    third = len(payable) // 3  # a share of the payable orders for each paying path
     get, post = {"METHOD": "GET"}, {"METHOD": "POST"}
     specs = {
         "healthz": {"env": {**get, "URL_PATH": "/healthz"}},
@@ -358,13 +402,16 @@ def path_specs(member: tuple, staff: tuple, member_id: int) -> dict:
             }
         },
         "callback": {
-            "env": {
-                **post,
-                "URL_PATH": "/api/payment/callback",
-                "SIGNED": "1",
-                "BODY": "",
-            },
-            "payable": payable,
+            "env": {**post, "URL_PATH": "/api/payment/callback", "RAW": "1"},
+            "payable": payable[:third],
+        },
+        "WeChat Pay notification": {
+            "env": {**post, "URL_PATH": "/api/payment/notify/wechat", "RAW": "1"},
+            "payable": payable[third : 2 * third],
+        },
+        "Alipay notification": {
+            "env": {**post, "URL_PATH": "/api/payment/notify/alipay", "RAW": "1"},
+            "payable": payable[2 * third :],
         },
         "floor: bare DRF view": {"env": {**get, "URL_PATH": "/floor/drf"}},
         "floor: one Redis round trip": {"env": {**get, "URL_PATH": "/floor/redis"}},
@@ -424,20 +471,19 @@ def capture_sql(name: str, spec: dict, member_id: int, staff_id: int, count: int
             item = item.split("\t")[0]
             client.force_login(User.objects.get(pk=item))
         headers, body = {}, env.get("BODY", "").replace("{item}", item)
-        if name == "callback":
-            body, timestamp, signature = signed_callbacks([spec["payable"][-1 - index]])[0].split(
-                "\t"
-            )
-            headers = {"X-Pay-Timestamp": timestamp, "X-Pay-Signature": signature}
+        content_type = "application/json"
+        if name in PAYING:  # the last orders of its share, which the load leaves alone
+            body, headers = notification(name, *spec["payable"][-1 - index])
+            content_type = headers.pop("Content-Type")
         with CaptureQueriesContext(connection) as queries:
             path = env["URL_PATH"].replace("{item}", item)
             if env["METHOD"] == "GET":
                 client.get(path)
             else:
-                client.post(path, body, content_type="application/json", headers=headers)
+                client.post(path, body, content_type=content_type, headers=headers)
         return [query["sql"] for query in queries.captured_queries]
 
-    if name in ("callback", "generate-qrcode"):
+    if name in (*PAYING, "generate-qrcode"):
         one(count)  # warm
         return [one(index) for index in range(count)]
     one(0)
@@ -636,10 +682,17 @@ def main() -> None:
             statements = capture_sql(
                 path, spec, member.pk, staff.pk, spec.get("connections", args.connections)
             )
-            if path == "callback":  # fresh signatures, each request a different order
-                spec["env"]["ITEMS"] = write_items("callback", signed_callbacks(spec["payable"]))
             connections = spec.get("connections", args.connections)
+            if path in PAYING:  # fresh signatures, each request a different order
+                orders = iter(spec["payable"])
+                spec["env"]["ITEMS"] = write_items(
+                    path, notification_items(path, islice(orders, WARMUP_ORDERS))
+                )
             wrk(url, spec, duration=args.warmup, connections=connections)
+            if path in PAYING:  # the measured run pays orders the warm-up left alone
+                spec["env"]["ITEMS"] = write_items(
+                    path, notification_items(path, islice(orders, MEASURED_ORDERS))
+                )
             if path == "healthz":
                 row = measured(url, spec, meter, duration=args.duration, connections=connections)
                 row["healthz_per_s"] = row["requests_per_s"]

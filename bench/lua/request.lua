@@ -1,8 +1,8 @@
 -- One wrk script for every path. Environment:
 --   METHOD, URL_PATH (may hold {item}), BODY (may hold {item}), COOKIE, CSRF
 --   ITEMS: a file with one item per line (order numbers, user ids,
---          "body<TAB>timestamp<TAB>signature" for signed callbacks (SIGNED), or
---          "user id<TAB>Cookie<TAB>CSRF token" for a request per user (SESSION_ITEMS))
+--          "user id<TAB>Cookie<TAB>CSRF token" for a request per user (SESSION_ITEMS), or
+--          "body<TAB>Header: value<TAB>Header: value..." for a provider's notification (RAW))
 -- Each thread walks its own slice of ITEMS, so no two requests share an item until the
 -- list wraps around.
 local threads, counter = {}, 0
@@ -27,8 +27,8 @@ function init(args)
     for line in io.lines(file) do table.insert(items, line) end
   end
   nthreads = tonumber(os.getenv("THREADS") or "1")
-  signed = os.getenv("SIGNED")
   session_items = os.getenv("SESSION_ITEMS")
+  raw = os.getenv("RAW")
   index = id
 end
 
@@ -44,19 +44,23 @@ function request()
     index = index + nthreads
   end
   local request_body = body
-  if signed then
-    local payload, timestamp, signature = fields(item)
-    request_body = payload
-    headers["X-Pay-Timestamp"] = timestamp
-    headers["X-Pay-Signature"] = signature
-  else
-    if session_items then
-      local user, cookie, csrf = fields(item)
-      item = user
-      headers["Cookie"] = cookie
-      headers["X-XSRF-TOKEN"] = csrf
+  if raw then
+    local parts = {}
+    for part in (item .. "\t"):gmatch("([^\t]*)\t") do table.insert(parts, part) end
+    request_body = parts[1]
+    local own = { ["Accept"] = "*/*" }
+    for i = 2, #parts do
+      local name, value = parts[i]:match("^([^:]+): (.*)$")
+      if name then own[name] = value end
     end
-    if request_body then request_body = request_body:gsub("{item}", item) end
+    return wrk.format(method, path, own, request_body)
   end
+  if session_items then
+    local user, cookie, csrf = fields(item)
+    item = user
+    headers["Cookie"] = cookie
+    headers["X-XSRF-TOKEN"] = csrf
+  end
+  if request_body then request_body = request_body:gsub("{item}", item) end
   return wrk.format(method, (path:gsub("{item}", item)), headers, request_body)
 end
