@@ -88,7 +88,6 @@ def environment(*, cache: bool, database: str) -> dict:
         THROTTLE_LOGIN_USERNAME="100000000/min",
         READ_CACHE="true" if cache else "false",
         PAYMENT_NOTIFY_BASE_URL="https://vip.example.com",
-        **_fake_provider_settings(),
     )
     if cache:
         env["CACHE_URL"] = "redis://127.0.0.1:6379/2"
@@ -96,17 +95,23 @@ def environment(*, cache: bool, database: str) -> dict:
     return env
 
 
-def _fake_provider_settings() -> dict:
-    """WeChat Pay and Alipay as their local fakes know them: the notifications the benchmark
-    sends are signed (and encrypted) with the fakes' keys, as the real ones would be."""
+def configure_fake_providers(env: dict) -> None:
+    """WeChat Pay and Alipay as their local fakes know them, in `env` (the server's) and in
+    this process's settings: the notifications the benchmark sends are signed (and encrypted)
+    with the fakes' keys, as the real ones would be. After `setup_django`."""
+    from django.conf import settings
+
     from payments.gateways.fakes import FakeAlipay, FakeWeChatPay, make_keys
 
     make_keys(FAKE_KEYS)
     unused = "http://127.0.0.1:9"  # nothing is created at the providers here
-    return {
+    providers = {
         **FakeWeChatPay(FAKE_KEYS).settings(unused),
         **FakeAlipay(FAKE_KEYS).settings(unused),
     }
+    env.update(providers)
+    for name, value in providers.items():
+        setattr(settings, name, value)
 
 
 def setup_django(env: dict) -> None:
@@ -655,6 +660,7 @@ def main() -> None:
 
     env = environment(cache=args.cache, database="vipplatform_bench")
     setup_django(env)
+    configure_fake_providers(env)
     from users.models import User
 
     seeding = prepare_data(reseed=args.reseed)
