@@ -129,7 +129,7 @@ class VipOrder(models.Model):
     qr_code_url = models.CharField("二维码地址", max_length=255, blank=True)
     # What the QR code encodes: the provider's code (weixin://..., https://qr.alipay.com/...)
     # or the sandbox's checkout page. Empty on the old services' orders.
-    payment_code = models.CharField("支付码", max_length=255, blank=True, default="")
+    payment_code = models.CharField("支付码", max_length=255, blank=True, default="", db_default="")
     transaction_id = models.CharField("网关交易号", max_length=64, blank=True)
     grant_failed_at = models.DateTimeField("VIP开通失败时间", null=True, blank=True)
     grant_error = models.TextField("VIP开通失败原因", blank=True)
