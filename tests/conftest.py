@@ -93,3 +93,12 @@ def providers(settings, fakes):
     settings.PAYMENT_PROVIDER_TIMEOUT_SECONDS = 1.0
     fakes.wechat.fail_next = fakes.alipay.fail_next = None
     return fakes
+
+
+@pytest.fixture
+def eager_retries(monkeypatch):
+    """Let tasks retry in eager mode (at once, one try after another) to see every try;
+    the platform itself does not (`vipplatform.celery.Task`)."""
+    from vipplatform.celery import Task
+
+    monkeypatch.setattr(Task, "eager_retries", True)

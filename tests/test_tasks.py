@@ -94,7 +94,9 @@ class TestReconciliation:
         assert set(VipOrder.objects.values_list("status", flat=True)) == {OrderStatus.PAID}
         assert VipLedgerEntry.objects.count() == 2
 
-    def test_a_gateway_that_does_not_answer_is_asked_again(self, old_orders, monkeypatch):
+    def test_a_gateway_that_does_not_answer_is_asked_again(
+        self, old_orders, monkeypatch, eager_retries
+    ):
         answers = iter([GatewayUnavailable(), GatewayUnavailable(), None])
 
         def query(self, order):
@@ -108,7 +110,9 @@ class TestReconciliation:
         assert result.get() == "paid"
         assert VipOrder.objects.get(pk=old_orders[0].pk).status == OrderStatus.PAID
 
-    def test_a_gateway_that_never_answers_leaves_the_order_as_it_was(self, old_orders, monkeypatch):
+    def test_a_gateway_that_never_answers_leaves_the_order_as_it_was(
+        self, old_orders, monkeypatch, eager_retries
+    ):
         calls = []
 
         def query(self, order):
@@ -173,7 +177,7 @@ class TestGrantRetries:
         assert not any("retry_vip_grant" in repr(callback) for callback in callbacks)
 
     def test_retried_further_apart_each_time_until_it_succeeds_once(
-        self, plans, monkeypatch, caplog
+        self, plans, monkeypatch, caplog, eager_retries
     ):
         order, attempts = paid_with_failed_grant(monkeypatch, failures=4)
         with caplog.at_level(logging.WARNING, logger="payments.tasks"):
@@ -196,7 +200,7 @@ class TestGrantRetries:
         assert len(attempts) == 5
 
     def test_gives_up_after_the_attempts_and_leaves_it_to_the_sweep(
-        self, plans, monkeypatch, settings, caplog
+        self, plans, monkeypatch, settings, caplog, eager_retries
     ):
         settings.VIP_GRANT_RETRY_ATTEMPTS = 3
         order, attempts = paid_with_failed_grant(monkeypatch, failures=100)
@@ -206,3 +210,29 @@ class TestGrantRetries:
         order.refresh_from_db()
         assert order.grant_error == "RuntimeError: user service down"
         assert not VipLedgerEntry.objects.exists()
+
+
+def test_in_eager_mode_a_failing_task_is_tried_once_in_the_senders_request(
+    api, user, plans, providers, monkeypatch, django_capture_on_commit_callbacks
+):
+    """No broker: the provider's close runs inside the cancel request, and a provider that
+    does not answer is not asked again and again while the buyer waits."""
+    from payments.gateways.wechat import WeChatPayProvider
+
+    created = api.post(
+        "/api/payment/generate-qrcode",
+        {"userId": user.pk, "planId": 1, "amount": "29.90", "paymentMethod": 0},
+        format="json",
+    ).json()
+    order = VipOrder.objects.get(order_number=created["orderId"])
+    calls = []
+
+    def close(self, order):
+        calls.append(order.pk)
+        raise GatewayUnavailable()
+
+    monkeypatch.setattr(WeChatPayProvider, "close_payment", close)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.put(f"/api/payment/orders/{order.pk}/cancel")
+    assert response.status_code == 200
+    assert calls == [order.pk]

@@ -79,7 +79,9 @@ def test_an_order_left_unpaid_past_its_deadline_expires(
     screenshot("vip-expired")
 
 
-@pytest.mark.parametrize(("method", "scheme"), [("微信支付", "weixin://"), ("支付宝", "https://qr")])
+@pytest.mark.parametrize(
+    ("method", "scheme"), [("微信支付", "weixin://"), ("支付宝", "https://qr")]
+)
 def test_buying_with_a_real_provider_at_its_local_fake(
     page, live_server, buyer, settings, providers, screenshot, method, scheme
 ):

@@ -148,7 +148,7 @@ class TestMembershipNotices:
 
 
 @pytest.mark.django_db
-def test_a_mail_server_failure_marks_nothing_sent_and_is_retried(monkeypatch):
+def test_a_mail_server_failure_marks_nothing_sent_and_is_retried(monkeypatch, eager_retries):
     member = member_until(timedelta(days=1))
     real_send, calls = notices.send_mail, []
 
