@@ -11,6 +11,7 @@ from vipplatform.jobs import JOBS
 
 from ..factories import PASSWORD, StaffFactory, VipOrderFactory, VipPlanFactory
 from ..helpers import requires_mariadb
+from ..servers import wait_until
 
 pytestmark = [requires_mariadb, pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -35,7 +36,11 @@ def test_the_sandbox_checkout_pays_under_the_policy(page, live_server, csp_viola
     page.get_by_role("button", name="模拟支付成功").click()
     expect(page.locator("#result")).to_have_text("支付成功，请回到电脑查看")
     screenshot("checkout-paid")
-    assert VipOrder.objects.get(pk=order.pk).status == OrderStatus.PAID
+    # The page answers when the sandbox has booked the payment; its notification to the
+    # callback follows, from the sandbox's delivery thread.
+    assert wait_until(
+        lambda: VipOrder.objects.get(pk=order.pk).status == OrderStatus.PAID, timeout=10
+    )
     assert csp_violations == []
 
 
