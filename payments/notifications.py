@@ -19,7 +19,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 
 from vipplatform.exceptions import DomainError
 
-from . import services
+from . import metrics, services
 from .exceptions import InvalidSignature, NotificationTooLarge
 from .gateways import Provider, provider_named
 from .gateways.contract import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -71,6 +71,7 @@ def notification_receive(
         logger.warning(
             "notification of %s bytes from %s refused, not stored", len(body), remote_addr
         )
+        metrics.NOTIFICATIONS.labels(provider.name, "refused", "too_large").inc()
         raise NotificationTooLarge()
     text = body.decode("utf-8", "replace")
     record = {
@@ -85,6 +86,7 @@ def notification_receive(
         logger.warning(
             "%s notification from %s refused: %s", provider.name, remote_addr, exc.message
         )
+        metrics.NOTIFICATIONS.labels(provider.name, "refused", "signature").inc()
         if may_record_refusal():
             PaymentNotification.objects.create(
                 **record,
@@ -117,6 +119,7 @@ def notification_process(
         fields = {"order_number": parsed.order_number, "event_id": parsed.event_id}
         if parsed.result is None:
             _record(notification, NotificationOutcome.IGNORED, "", **fields)
+            metrics.NOTIFICATIONS.labels(provider.name, "ignored", "").inc()
             return None, NotificationOutcome.IGNORED
         mark = (
             services.order_mark_paid
@@ -138,11 +141,24 @@ def notification_process(
             else json.dumps(exc.detail, ensure_ascii=False)
         )
         _record(notification, NotificationOutcome.REFUSED, detail)
+        metrics.NOTIFICATIONS.labels(
+            _provider_name(provider, notification), "refused", metrics.refusal_reason(exc)
+        ).inc()
         raise
     except Exception:
         _record(notification, NotificationOutcome.ERROR, traceback.format_exc())
+        metrics.NOTIFICATIONS.labels(_provider_name(provider, notification), "error", "").inc()
         raise
+    metrics.NOTIFICATIONS.labels(provider.name, str(outcome), "").inc()
+    if outcome == NotificationOutcome.PAID:
+        metrics.PAYMENTS.labels(provider=provider.name, via="notification").inc()
+        elapsed = (timezone.now() - notification.received_at).total_seconds()
+        metrics.NOTIFICATION_TO_GRANT.labels(provider=provider.name).observe(elapsed)
     return order, outcome
+
+
+def _provider_name(provider: Provider | None, notification: PaymentNotification) -> str:
+    return provider.name if provider else notification.provider or "contract"
 
 
 def _save_outcome(notification: PaymentNotification, outcome, detail: str, **fields) -> None:

@@ -20,9 +20,10 @@ from vipplatform.celery import app as celery_app
 from vipplatform.links import site_url
 from vipplatform.readcache import order_changed
 
-from . import selectors
+from . import metrics, selectors
 from .exceptions import (
     AmountMismatch,
+    GatewayUnavailable,
     OrderNotFound,
     OrderNotPending,
     PaymentMethodUnavailable,
@@ -75,6 +76,7 @@ def order_create(
     order.qr_code_url = site_url(reverse("payments:qrcode", args=[order.order_number]))
     order.payment_code = provider.create_payment(order)
     order.save()
+    metrics.ORDERS_CREATED.labels(plan=plan.pk, payment_method=payment_method).inc()
     logger.info(
         "order created order=%s user=%s plan=%s amount=%s provider=%s",
         order.order_number,
@@ -161,6 +163,7 @@ def _announce_payment(order: VipOrder) -> bool:
         logger.exception(
             "vip grant failed order=%s user=%s: %s", order.order_number, order.user_id, exc
         )
+        metrics.GRANT_FAILURES.inc()
         order.grant_failed_at = timezone.now()
         order.grant_error = f"{type(exc).__name__}: {exc}"
         order.save(update_fields=["grant_failed_at", "grant_error"])
@@ -259,7 +262,9 @@ def order_retry_grant(*, order_id: int) -> bool:
     if order.status != OrderStatus.PAID or order.grant_failed_at is None:
         return order.status == OrderStatus.PAID
     logger.info("retrying vip grant order=%s user=%s", order.order_number, order.user_id)
-    return _announce_payment(order)
+    granted = _announce_payment(order)
+    metrics.GRANT_RETRIES.labels(result="granted" if granted else "failing").inc()
+    return granted
 
 
 def order_retry_failed_grants(*, limit: int = 500) -> tuple[int, int]:
@@ -305,8 +310,15 @@ def order_reconcile(*, order_id: int) -> NotificationOutcome | None:
     """
     order = selectors.order_get(pk=order_id)
     provider = provider_for(order.payment_method)
-    report = provider.query_payment(order) if provider else None
+    if provider is None:
+        return None
+    try:
+        report = provider.query_payment(order)
+    except GatewayUnavailable:
+        metrics.RECONCILIATIONS.labels(provider=provider.name, result="unavailable").inc()
+        raise
     if report is None:
+        metrics.RECONCILIATIONS.labels(provider=provider.name, result="nothing").inc()
         return None
     mark = order_mark_paid if report.result == GatewayResult.SUCCESS else order_mark_failed
     _, outcome = mark(
@@ -314,6 +326,9 @@ def order_reconcile(*, order_id: int) -> NotificationOutcome | None:
         amount=report.amount,
         transaction_id=report.transaction_id,
     )
+    metrics.RECONCILIATIONS.labels(provider=provider.name, result=str(outcome)).inc()
+    if outcome == NotificationOutcome.PAID:
+        metrics.PAYMENTS.labels(provider=provider.name, via="reconciliation").inc()
     if outcome in (NotificationOutcome.PAID, NotificationOutcome.FAILED):
         logger.warning(
             "reconciled order=%s user=%s: %s without a notification",
@@ -335,12 +350,14 @@ def order_close_at_provider(*, order_id: int) -> bool:
     try:
         provider.close_payment(order)
     except PaymentAlreadyMade:
+        metrics.CLOSES.labels(provider=provider.name, result="paid").inc()
         logger.warning(
             "order=%s user=%s was paid at %s as it closed", order.order_number, order.user_id,
             provider.name,
         )  # fmt: skip
         order_reconcile(order_id=order_id)
         return True
+    metrics.CLOSES.labels(provider=provider.name, result="closed").inc()
     logger.info("order closed at %s order=%s user=%s", provider.name, order.order_number,
                 order.user_id)  # fmt: skip
     return True

@@ -188,3 +188,21 @@ class MemberEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.to}"
+
+
+class MembershipSnapshot(models.Model):
+    """How many memberships were in force on a day (its last count): the overview's chart of
+    active members over time, which the user table alone cannot tell."""
+
+    day = models.DateField("日期", primary_key=True)
+    active_members = models.PositiveIntegerField("有效会员数")
+    counted_at = models.DateTimeField("统计时间", default=timezone.now)
+
+    class Meta:
+        db_table = "membership_snapshot"
+        verbose_name = "会员数快照"
+        verbose_name_plural = "会员数快照"
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.active_members}"

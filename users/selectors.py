@@ -1,7 +1,8 @@
 from django.db.models import Q
+from django.utils import timezone
 
 from .exceptions import UserNotFound
-from .models import User
+from .models import User, vip_active_q
 
 
 def user_get(*, user_id: int) -> User:
@@ -40,3 +41,14 @@ def user_list(*, keyword: str = "", sort: str = "createTime", descending: bool =
 def username_taken(*, username: str) -> bool:
     # Compared by the database, as the unique index compares (case-insensitively on MariaDB).
     return User.objects.filter(username=username).exists()
+
+
+def active_member_count(*, now=None) -> int:
+    """Memberships in force now (served by the (is_vip, vip_expire_time) index)."""
+    return User.objects.filter(vip_active_q(now=now or timezone.now())).count()
+
+
+def membership_snapshots(*, since) -> list:
+    from .models import MembershipSnapshot
+
+    return list(MembershipSnapshot.objects.filter(day__gte=since).order_by("day"))

@@ -28,7 +28,7 @@ from .exceptions import (
     VipExpiryInPast,
     WrongOldPassword,
 )
-from .models import DEFAULT_AVATAR, User, VipChangeKind, VipLedgerEntry
+from .models import DEFAULT_AVATAR, MembershipSnapshot, User, VipChangeKind, VipLedgerEntry
 
 logger = logging.getLogger(__name__)
 
@@ -330,3 +330,13 @@ def user_delete(*, user_id: int, actor: User) -> bool:
         return False
     logger.info("user=%s deleted by %s", user_id, actor)
     return True
+
+
+def membership_snapshot_record() -> MembershipSnapshot:
+    """Count today's memberships in force (the hourly job; the day's last count stays)."""
+    today = timezone.localdate()
+    snapshot, _ = MembershipSnapshot.objects.update_or_create(
+        day=today,
+        defaults={"active_members": selectors.active_member_count(), "counted_at": timezone.now()},
+    )
+    return snapshot

@@ -14,6 +14,11 @@ def expire_vips() -> int:
 
 
 @shared_task
+def record_active_members() -> int:
+    return services.membership_snapshot_record().active_members
+
+
+@shared_task
 def send_membership_notices() -> int:
     return notices.membership_notices_queue()
 

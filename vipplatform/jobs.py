@@ -6,9 +6,14 @@ ones already there as staff left them. Beat runs once per site; the tasks run on
 Each job's work is a service function, also run by hand with its management command.
 """
 
+import logging
+import time
 from dataclasses import dataclass
 
-from django.db import transaction
+from celery.signals import task_postrun, task_prerun
+from django.db import DatabaseError, transaction
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,11 @@ JOBS = {
         "Reminders VIP_REMINDER_DAYS before an expiry and a note after it, once per member "
         "and expiry.",
     ),
+    "统计有效会员数": Job(
+        "users.tasks.record_active_members",
+        3600,
+        "Today's count of memberships in force, for the overview's chart of members over time.",
+    ),
     "清理被拒绝的支付通知": Job(
         "payments.tasks.prune_notifications", 86400, "Command: prune_notifications."
     ),
@@ -64,3 +74,45 @@ def install_schedules(*, using: str = "default", **kwargs) -> None:
             PeriodicTask.objects.using(using).create(
                 name=name, task=job.task, interval=interval, description=job.description
             )
+
+
+# --- the jobs' last runs, for monitoring ------------------------------------------------------
+
+JOB_TASKS = {job.task for job in JOBS.values()}
+_started: dict[str, float] = {}
+
+
+@task_prerun.connect(dispatch_uid="vipplatform.jobs.started")
+def _job_started(task_id=None, task=None, **kwargs) -> None:
+    if task is not None and task.name in JOB_TASKS:
+        _started[task_id] = time.monotonic()
+
+
+@task_postrun.connect(dispatch_uid="vipplatform.jobs.finished")
+def _job_finished(task_id=None, task=None, state=None, **kwargs) -> None:
+    started = _started.pop(task_id, None)
+    if task is None or started is None:
+        return
+    job_run_record(task=task.name, succeeded=state == "SUCCESS",
+                   duration=time.monotonic() - started)  # fmt: skip
+
+
+def job_run_record(*, task: str, succeeded: bool, duration: float) -> None:
+    """One run of a job: its success time and duration, or its failure time."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from .models import JobRun
+
+    now = timezone.now()
+    fields = (
+        {"last_success_at": now, "last_duration_seconds": round(duration, 3)}
+        if succeeded
+        else {"last_failure_at": now}
+    )
+    try:
+        updated = JobRun.objects.filter(task=task).update(runs=F("runs") + 1, **fields)
+        if not updated:
+            JobRun.objects.get_or_create(task=task, defaults={"runs": 1, **fields})
+    except DatabaseError:
+        logger.exception("could not record the run of %s", task)

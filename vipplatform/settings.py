@@ -4,6 +4,7 @@ They fail closed: with nothing set, DEBUG is off, the payment sandbox is off and
 key is required. `bin/run` (the quick start) and `bin/test` set the development values.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_prometheus",
     "vipplatform",
     "vipplatform.readcache",
     "users",
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -54,6 +57,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "vipplatform.middleware.PrivateApiAnswersMiddleware",
     "vipplatform.middleware.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "vipplatform.urls"
@@ -144,7 +148,7 @@ if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Preloading is a commitment for the whole domain: an operator opts in with the variable above.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Content-Security-Policy (django-csp) for every page: scripts, styles and frames only from the
 # platform itself; images also as data: URIs (Swagger UI's icons) and from SITE_URL (the QR code).
@@ -332,6 +336,19 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=20)
 # A reminder goes this many days before a membership expires (one per member and expiry).
 VIP_REMINDER_DAYS = env.int("VIP_REMINDER_DAYS", default=3)
+
+# --- Monitoring -----------------------------------------------------------------------------
+
+# /metrics answers these addresses (comma-separated addresses or networks), or a request with
+# `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404. Under gunicorn, set
+# PROMETHEUS_MULTIPROC_DIR to an empty directory (docs/operations.md#monitoring).
+METRICS_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(network, strict=False)
+    for network in env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+]
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Request latencies in seconds: the API answers in milliseconds; pages and the admin slower.
+PROMETHEUS_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, float("inf"))
 
 # --- Logging --------------------------------------------------------------------------------
 

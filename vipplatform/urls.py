@@ -11,6 +11,8 @@ from users.forms import AdminLoginForm, LoginForm
 from users.views import register
 
 from . import views
+from .monitoring import metrics_view
+from .overview import overview
 
 admin.site.site_header = "影视VIP会员 · 管理后台"
 admin.site.site_title = "VIP管理后台"
@@ -57,7 +59,9 @@ urlpatterns = [
     path("pay/<str:order_number>/simulate", sandbox_pay, name="sandbox-pay"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("admin/overview/", admin.site.admin_view(overview), name="admin-overview"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     re_path(r"^api/(?P<path>.*)$", views.api_not_found),  # after every API route
 ]
 

@@ -1,0 +1,22 @@
+"""gunicorn's settings file (read from the working directory): the Prometheus metrics of
+several worker processes. With PROMETHEUS_MULTIPROC_DIR set, each worker writes its metrics to
+files there and `/metrics` adds them up; the directory is emptied when gunicorn starts, and a
+worker that exits is marked dead so its live gauges drop out (its counters stay counted)."""
+
+import os
+from pathlib import Path
+
+
+def on_starting(server):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

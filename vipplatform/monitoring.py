@@ -1,0 +1,110 @@
+"""`/metrics` for Prometheus: the requests (django-prometheus's middleware), the business's
+counters (`payments.metrics`), and gauges read from the database when scraped.
+
+Under gunicorn every worker writes its metrics to files in PROMETHEUS_MULTIPROC_DIR (an empty
+directory at start, see gunicorn.conf.py), and this view adds them up, so a scrape sees the
+whole server whichever worker answers. Reachable from METRICS_ALLOWED_IPS or with
+`Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404.
+"""
+
+import hmac
+import ipaddress
+import logging
+import os
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseCollector:
+    """Gauges whose truth is in the database, read at each scrape in five queries:
+    whether the database answers, members in force, paid orders whose grant is failing,
+    and each periodic job's interval, last success and its duration."""
+
+    def collect(self):
+        up = GaugeMetricFamily("vip_database_up", "1 if the database answered this scrape.")
+        try:
+            families = list(self._from_database())
+        except DatabaseError as exc:
+            logger.warning("metrics: the database did not answer: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    def _from_database(self):
+        from django_celery_beat.models import PeriodicTask
+
+        from payments.models import OrderStatus, VipOrder
+        from users.selectors import active_member_count
+
+        from .models import JobRun
+
+        connection.ensure_connection()
+        members = GaugeMetricFamily("vip_active_members", "Memberships in force now.")
+        members.add_metric([], active_member_count())
+        failing = GaugeMetricFamily(
+            "vip_grants_failing", "Paid orders whose VIP grant failed and is not yet done."
+        )
+        failing.add_metric(
+            [],
+            VipOrder.objects.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID).count(),
+        )
+        interval = GaugeMetricFamily(
+            "vip_job_interval_seconds", "Each periodic job's interval (0: paused).", labels=["job"]
+        )
+        for task, every, period, enabled in PeriodicTask.objects.filter(
+            interval__isnull=False
+        ).values_list("task", "interval__every", "interval__period", "enabled"):
+            seconds = every * {"days": 86400, "hours": 3600, "minutes": 60}.get(period, 1)
+            interval.add_metric([task], seconds if enabled else 0)
+        success = GaugeMetricFamily(
+            "vip_job_last_success_timestamp_seconds",
+            "When each periodic job last succeeded (unix time).",
+            labels=["job"],
+        )
+        duration = GaugeMetricFamily(
+            "vip_job_last_duration_seconds", "How long its last success took.", labels=["job"]
+        )
+        for run in JobRun.objects.exclude(last_success_at=None):
+            success.add_metric([run.task], run.last_success_at.timestamp())
+            duration.add_metric([run.task], run.last_duration_seconds or 0)
+        scraped = GaugeMetricFamily("vip_scrape_timestamp_seconds", "This scrape's time.")
+        scraped.add_metric([], timezone.now().timestamp())
+        return [members, failing, interval, success, duration, scraped]
+
+
+def _allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in network for network in settings.METRICS_ALLOWED_NETWORKS)
+
+
+def metrics_view(request) -> HttpResponse:
+    if not _allowed(request):
+        raise Http404()  # nothing to see here, for anyone else
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        output = generate_latest(registry)
+    else:
+        output = generate_latest(REGISTRY)
+    database = CollectorRegistry()
+    database.register(DatabaseCollector())
+    output += generate_latest(database)
+    return HttpResponse(output, content_type=CONTENT_TYPE_LATEST)
