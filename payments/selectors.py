@@ -4,11 +4,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from .exceptions import OrderNotFound
-from .models import OrderStatus, PaymentMethod, PlanCode, VipOrder, VipPlan, status_seen_as
+from .models import (
+    NotificationOutcome,
+    OrderStatus,
+    PaymentMethod,
+    PaymentNotification,
+    PlanCode,
+    VipOrder,
+    VipPlan,
+    status_seen_as,
+)
 
 
 def order_get(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
@@ -108,3 +117,53 @@ def orders_to_reconcile(
         create_time__lte=now - min_age,
         create_time__gte=now - max_age,
     ).order_by("create_time")
+
+
+def sales_by_day(*, since: datetime) -> list[dict]:
+    """Paid orders and their takings per day (site time) since `since`: one GROUP BY, served
+    by the (status, pay_time) index."""
+    return list(
+        VipOrder.objects.filter(status=OrderStatus.PAID, pay_time__gte=since)
+        .annotate(day=TruncDate("pay_time"))
+        .values("day")
+        .annotate(orders=Count("id"), sales=Sum("amount"))
+        .order_by("day")
+    )
+
+
+def conversion_by_method(*, since: datetime) -> list[dict]:
+    """Orders created since `since` and how many of them were paid, per payment method."""
+    return list(
+        VipOrder.objects.filter(create_time__gte=since)
+        .values("payment_method")
+        .annotate(created=Count("id"), paid=Count("id", filter=Q(status=OrderStatus.PAID)))
+        .order_by("payment_method")
+    )
+
+
+def grant_failures_recent(*, limit: int = 10) -> list[VipOrder]:
+    return list(
+        VipOrder.objects.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID)
+        .order_by("-grant_failed_at")
+        .only("order_number", "user_id", "grant_failed_at", "grant_error")[:limit]
+    )
+
+
+def refused_notifications_by_day(*, since: datetime) -> list[dict]:
+    return list(
+        PaymentNotification.objects.filter(
+            outcome=NotificationOutcome.REFUSED, received_at__gte=since
+        )
+        .annotate(day=TruncDate("received_at"))
+        .values("day")
+        .annotate(refused=Count("id"))
+        .order_by("day")
+    )
+
+
+def refused_notifications_recent(*, limit: int = 10) -> list[PaymentNotification]:
+    return list(
+        PaymentNotification.objects.filter(outcome=NotificationOutcome.REFUSED)
+        .order_by("-received_at")
+        .only("received_at", "provider", "remote_addr", "order_number", "detail")[:limit]
+    )

@@ -2,11 +2,14 @@
 the admin and Swagger UI, with no resource or script refused by the policy."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from payments.models import OrderStatus, VipOrder
+from payments.models import NotificationOutcome, OrderStatus, PaymentNotification, VipOrder
+from users.models import MembershipSnapshot
 from vipplatform.jobs import JOBS
 
 from ..factories import PASSWORD, StaffFactory, VipOrderFactory, VipPlanFactory
@@ -80,4 +83,57 @@ def test_staff_see_the_beat_schedule_in_the_admin(page, live_server, csp_violati
     expect(rows.filter(has_text="关闭到期会员")).to_contain_text("60")
     page.set_viewport_size({"width": 1280, "height": 720})
     screenshot("admin-beat-schedule")
+    assert csp_violations == []
+
+
+def test_the_staff_overview_draws_its_charts(page, live_server, csp_violations, screenshot):
+    StaffFactory(username="boss", is_superuser=True)
+    plans = {pk: VipPlanFactory(id=pk) for pk in (1, 2, 3)}
+    when = timezone.now()
+    for day in range(12):
+        for n in range(day % 4 + 1):
+            VipOrderFactory(
+                plan=plans[1 + n % 3],
+                status=OrderStatus.PAID if n % 3 else OrderStatus.PENDING,
+                payment_method=n % 2,
+                create_time=when - timedelta(days=day),
+                pay_time=when - timedelta(days=day),
+            )
+        MembershipSnapshot.objects.create(
+            day=timezone.localdate() - timedelta(days=day + 1), active_members=120 - 3 * day
+        )
+        for _ in range(day % 3):
+            PaymentNotification.objects.create(
+                provider="wechat", outcome=NotificationOutcome.REFUSED, detail="签名无效",
+                remote_addr="203.0.113.7", received_at=when - timedelta(days=day),
+            )  # fmt: skip
+    VipOrderFactory(
+        status=OrderStatus.PAID, pay_time=when, grant_failed_at=when,
+        grant_error="RuntimeError: user service down",
+    )  # fmt: skip
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/overview/")
+    page.get_by_label("用户名").fill("boss")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("登录")).click()
+    expect(page).to_have_url(re.compile(r"/admin/overview/$"))
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('chart-refused'))"
+    )
+    for chart in ("chart-sales", "chart-conversion", "chart-members", "chart-refused"):
+        drawn = page.evaluate(
+            "(id) => { const chart = Chart.getChart(document.getElementById(id));"
+            " return chart ? chart.data.datasets.length : 0; }",
+            chart,
+        )
+        assert drawn >= 1, chart
+    # Something was painted: the sales chart's canvas is not blank.
+    painted = page.evaluate(
+        "() => { const c = document.getElementById('chart-sales');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " return d.some((v, i) => i % 4 === 3 && v > 0); }"
+    )
+    assert painted
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.wait_for_timeout(300)  # the charts follow the new width
+    screenshot("admin-overview")
     assert csp_violations == []
