@@ -124,3 +124,19 @@ def test_health_probes_are_not_redirected_to_https(path, tmp_path):
     script = f"from django.test import Client; r = Client().get('{path}'); print(r.status_code)"
     result = manage(env, "shell", "-c", script)
     assert result.stdout.strip().splitlines()[-1] == "200", result.stderr
+
+
+def test_a_command_creates_the_metrics_directory_it_writes_to(tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR set and not yet made (before gunicorn's first start),
+    `manage.py migrate` and the Celery worker must still start."""
+    directory = tmp_path / "not-yet" / "metrics"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_DEBUG": "true", "PROMETHEUS_MULTIPROC_DIR": str(directory),
+             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert directory.is_dir()

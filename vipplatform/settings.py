@@ -347,6 +347,10 @@ METRICS_ALLOWED_NETWORKS = [
     for network in env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 ]
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus_client writes there from its first import on, in every process (manage.py too):
+# the directory must exist before it does.
+if env.str("PROMETHEUS_MULTIPROC_DIR", default=""):
+    Path(env.str("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
 # Request latencies in seconds: the API answers in milliseconds; pages and the admin slower.
 PROMETHEUS_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, float("inf"))
 
