@@ -192,16 +192,12 @@ class PaymentCallbackView(APIView):
     )
     def post(self, request):
         refusals = RefusedNotificationThrottle()
-        provider = callback_provider()
-        notification = notifications.notification_receive(
-            provider,
+        order, _ = notifications.notification_handle(
+            callback_provider(),
             body=request.body,
             headers=request.headers,
             remote_addr=request.META.get("REMOTE_ADDR"),
             may_record_refusal=lambda: refusals.allow_request(request, self),
-        )
-        order, _ = notifications.notification_process(
-            notification, body=request.body, provider=provider
         )
         return Response({"orderId": order.order_number, "status": order.status})
 

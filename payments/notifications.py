@@ -102,6 +102,26 @@ def notification_receive(
     return PaymentNotification.objects.create(**record, body=text, verified=verified)
 
 
+def notification_handle(
+    provider: Provider,
+    *,
+    body: bytes,
+    headers,
+    remote_addr: str,
+    may_record_refusal: Callable[[], bool],
+) -> tuple[VipOrder | None, NotificationOutcome]:
+    """A notification as it arrives: recorded and verified, then processed (what every
+    notification view calls)."""
+    notification = notification_receive(
+        provider,
+        body=body,
+        headers=headers,
+        remote_addr=remote_addr,
+        may_record_refusal=may_record_refusal,
+    )
+    return notification_process(notification, body=body, provider=provider)
+
+
 def notification_process(
     notification: PaymentNotification, *, body: bytes, provider: Provider | None = None
 ) -> tuple[VipOrder | None, NotificationOutcome]:

@@ -34,27 +34,24 @@ def reconcile_payments() -> int:
     return len(order_ids)
 
 
-@shared_task(
-    autoretry_for=(GatewayUnavailable,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=4,
-    soft_time_limit=30,
-    time_limit=45,
-)
+# A call to a payment provider: 30 s at most, tried again 30 s, 60 s, 120 s ... later (at most
+# 10 minutes apart) while the provider does not answer.
+ASKS_THE_PROVIDER = {
+    "autoretry_for": (GatewayUnavailable,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "soft_time_limit": 30,
+    "time_limit": 45,
+}
+
+
+@shared_task(**ASKS_THE_PROVIDER, max_retries=4)
 def reconcile_order(order_id: int) -> str | None:
     outcome = services.order_reconcile(order_id=order_id)
     return None if outcome is None else str(outcome)
 
 
-@shared_task(
-    autoretry_for=(GatewayUnavailable,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=6,
-    soft_time_limit=30,
-    time_limit=45,
-)
+@shared_task(**ASKS_THE_PROVIDER, max_retries=6)
 def close_order_at_provider(order_id: int) -> bool:
     return services.order_close_at_provider(order_id=order_id)
 

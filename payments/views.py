@@ -133,15 +133,12 @@ def provider_notification(request, provider_name: str) -> HttpResponse:
         return JsonResponse({"code": "FAIL", "message": "支付渠道未配置"}, status=404)
     refusals = RefusedNotificationThrottle()
     try:
-        notification = notifications.notification_receive(
+        order, _ = notifications.notification_handle(
             provider,
             body=request.body,
             headers=request.headers,
             remote_addr=request.META.get("REMOTE_ADDR"),
             may_record_refusal=lambda: refusals.allow_request(request, None),
-        )
-        order, _ = notifications.notification_process(
-            notification, body=request.body, provider=provider
         )
     except DomainError as exc:
         return provider.refuse(http_status(exc), exc.message)

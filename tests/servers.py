@@ -2,6 +2,7 @@
 
 import http.cookiejar
 import json
+import os
 import re
 import signal
 import socket
@@ -16,6 +17,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def env_on_test_database(**extra) -> dict:
+    """The environment of a process serving the test database (this run's MariaDB one), in
+    the development settings, without the PAYMENT_* and DJANGO_* values this run was given."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYMENT_", "DJANGO_"))}
+    env.update(
+        DATABASE_URL=f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/"
+        f"{db['NAME']}",
+        DJANGO_DEBUG="true",
+        PAYMENT_SANDBOX="true",
+        LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    return env
 
 
 def free_port() -> int:

@@ -1,7 +1,6 @@
 """A real Celery worker on the local Redis: a failed VIP grant sent to the broker is retried
 further apart each time until it succeeds, once, and the receipt goes out as a second task."""
 
-import os
 import re
 import subprocess
 import sys
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
 from django.utils import timezone
 
 from payments.models import OrderStatus
@@ -22,7 +20,7 @@ from vipplatform import celery_app
 
 from .factories import VipOrderFactory
 from .helpers import requires_mariadb
-from .servers import ROOT, wait_until
+from .servers import ROOT, env_on_test_database, wait_until
 
 pytestmark = [requires_mariadb, pytest.mark.django_db(transaction=True)]
 
@@ -33,17 +31,14 @@ FAILURES = 2
 @pytest.fixture
 def worker(tmp_path):
     redis.Redis.from_url(BROKER).flushdb()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/"
-        f"{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER,
-        "VIP_GRANT_RETRY_BASE_SECONDS": "1",
-        "EMAIL_URL": f"filemail:///{tmp_path / 'mail'}",  # an absolute path
-        "TEST_GRANT_FAILURES": str(FAILURES),
-        "LOG_FORMAT": "plain",
-    }
+    env = env_on_test_database(
+        CELERY_BROKER_URL=BROKER,
+        VIP_GRANT_RETRY_BASE_SECONDS="1",
+        EMAIL_URL=f"filemail:///{tmp_path / 'mail'}",  # an absolute path
+        TEST_GRANT_FAILURES=str(FAILURES),
+        LOG_FORMAT="plain",
+        LOG_LEVEL="INFO",
+    )
     log = tmp_path / "worker.log"
     with log.open("w") as out:
         process = subprocess.Popen(

@@ -1,13 +1,11 @@
 """`/metrics` for Prometheus: who may scrape it, what it counts after purchases, refusals and a
 failed grant, the gauges read from the database, and the sums across gunicorn's workers."""
 
-import os
 import urllib.request
 from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,7 +17,7 @@ from users.models import User
 
 from .factories import UserFactory, VipOrderFactory
 from .helpers import post_callback, requires_mariadb
-from .servers import ROOT, Gunicorn
+from .servers import Gunicorn, env_on_test_database
 
 pytestmark = pytest.mark.django_db
 
@@ -144,17 +142,7 @@ def test_the_database_gauges_cost_the_same_queries_however_many_rows(
 @requires_mariadb
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_workers_add_up_in_one_scrape(tmp_path):
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYMENT_", "DJANGO_"))}
-    env.update(
-        DATABASE_URL=f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/"
-        f"{db['NAME']}",
-        DJANGO_DEBUG="true",
-        PAYMENT_SANDBOX="true",
-        LOG_LEVEL="WARNING",
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-    )
-    (ROOT / "artifacts").mkdir(exist_ok=True)
+    env = env_on_test_database(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     server = Gunicorn(workers=3, env=env)
     try:
         for _ in range(60):

@@ -29,7 +29,7 @@ from django.utils import timezone
 from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
 from ..models import GatewayResult, VipOrder
 from . import keys
-from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider
+from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider, http_client
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,7 @@ class AlipayProvider(Provider):
 
     def __init__(self, config: AlipayConfig) -> None:
         self.config = config
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 3.0))
-        )
+        self.client = http_client(config.timeout)
 
     # --- calls ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ amount, marking it paid, the signal, the notification record) is the one shared 
 from dataclasses import dataclass
 from decimal import Decimal
 
+import httpx
 from django.http import HttpResponse, JsonResponse
 
 from ..models import GatewayResult, VipOrder
@@ -34,6 +35,12 @@ class PaymentReport:
     result: GatewayResult
     amount: Decimal
     transaction_id: str = ""
+
+
+def http_client(timeout: float, **options) -> httpx.Client:
+    """A provider's HTTP client: `timeout` seconds for an answer, at most 3 to connect; its
+    connections are kept for the next call."""
+    return httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), **options)
 
 
 class PaymentAlreadyMade(Exception):

@@ -33,7 +33,7 @@ from django.http import HttpResponse
 from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
 from ..models import GatewayResult, VipOrder
 from . import keys
-from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider
+from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider, http_client
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,7 @@ class WeChatPayProvider(Provider):
 
     def __init__(self, config: WeChatPayConfig) -> None:
         self.config = config
-        self.client = httpx.Client(
-            base_url=config.base_url.rstrip("/"),
-            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 3.0)),
-        )
+        self.client = http_client(config.timeout, base_url=config.base_url.rstrip("/"))
 
     @cached_property
     def _aead(self) -> AESGCM:

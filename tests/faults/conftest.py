@@ -1,13 +1,10 @@
 """Fault tests against a real gunicorn serving the test database, with real processes to kill
 and a real MariaDB to stop."""
 
-import os
-
 import pytest
 from django.conf import global_settings
-from django.db import connection
 
-from ..servers import ROOT, Gunicorn
+from ..servers import Gunicorn, env_on_test_database
 
 
 @pytest.fixture(autouse=True)
@@ -18,17 +15,7 @@ def _real_password_hashers(settings):
 
 @pytest.fixture
 def gunicorn_env(settings):
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYMENT_", "DJANGO_"))}
-    env.update(
-        DATABASE_URL=f"mysql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/"
-        f"{db['NAME']}",
-        DJANGO_DEBUG="true",
-        PAYMENT_SANDBOX="true",
-        LOG_LEVEL="WARNING",
-    )
-    (ROOT / "artifacts").mkdir(exist_ok=True)
-    return env
+    return env_on_test_database()
 
 
 @pytest.fixture
