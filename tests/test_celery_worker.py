@@ -1,6 +1,7 @@
 """A real Celery worker on the local Redis: a failed VIP grant sent to the broker is retried
 further apart each time until it succeeds, once, and the receipt goes out as a second task."""
 
+import os
 import re
 import subprocess
 import sys
@@ -30,7 +31,12 @@ FAILURES = 2
 
 @pytest.fixture
 def worker(tmp_path):
-    redis.Redis.from_url(BROKER).flushdb()
+    try:
+        redis.Redis.from_url(BROKER, socket_connect_timeout=1).flushdb()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is required in CI: .ci/run starts it")
+        pytest.skip("no Redis on 127.0.0.1:6379 (redis-server --daemonize yes)")
     env = env_on_test_database(
         CELERY_BROKER_URL=BROKER,
         VIP_GRANT_RETRY_BASE_SECONDS="1",
