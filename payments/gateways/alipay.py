@@ -175,12 +175,11 @@ class AlipayProvider(Provider):
 
     # --- notifications -------------------------------------------------------------------
 
-    def verify(self, *, body: bytes, headers) -> bool:
+    def verify(self, *, body: bytes, headers) -> None:
         params = _form(body)
         if not params.get("sign"):
             raise InvalidSignature("缺少支付宝签名")
         self._check(params["sign"], signing_text(params, leave_out=("sign", "sign_type")))
-        return True
 
     def parse(self, body: bytes) -> Notification:
         params = _form(body)

@@ -60,9 +60,14 @@ class Provider:
         `GatewayUnavailable` when the provider does not answer, or not as it should."""
         raise NotImplementedError
 
-    def verify(self, *, body: bytes, headers) -> bool | None:
-        """Raise `InvalidSignature` unless the notification comes from the provider. True when
-        a signature was checked, None when the mode needs none (the sandbox)."""
+    @property
+    def checks_signatures(self) -> bool:
+        """Whether `verify` checks a signature (False only for the sandbox without a secret,
+        which takes unsigned notifications)."""
+        return True
+
+    def verify(self, *, body: bytes, headers) -> None:
+        """Raise `InvalidSignature` unless the notification comes from the provider."""
         raise NotImplementedError
 
     def parse(self, body: bytes) -> Notification:

@@ -168,9 +168,8 @@ class WeChatPayProvider(Provider):
 
     # --- notifications -------------------------------------------------------------------
 
-    def verify(self, *, body: bytes, headers, now: float | None = None) -> bool:
+    def verify(self, *, body: bytes, headers, now: float | None = None) -> None:
         self._verify(headers, body, now=now)
-        return True
 
     def _verify(self, headers, body: bytes, *, now: float | None = None) -> None:
         timestamp = headers.get("Wechatpay-Timestamp", "")
