@@ -48,6 +48,14 @@ class TestAccess:
         wrong = {"Authorization": "Bearer guess"}
         assert Client().get("/metrics", headers=wrong).status_code == HTTPStatus.NOT_FOUND
 
+    def test_through_the_reverse_proxy_only_the_token_opens_it(self, settings):
+        # nginx on the same host connects from 127.0.0.1 for every client it forwards.
+        settings.METRICS_TOKEN = "s3cret-scrape-token"
+        forwarded = {"X-Forwarded-For": "198.51.100.7"}
+        assert Client().get("/metrics", headers=forwarded).status_code == HTTPStatus.NOT_FOUND
+        samples = scrape(Authorization="Bearer s3cret-scrape-token", **forwarded)
+        assert value(samples, "vip_database_up") == 1
+
     def test_the_token_opens_it_from_anywhere(self, settings):
         settings.METRICS_ALLOWED_NETWORKS, settings.METRICS_TOKEN = [], "s3cret-scrape-token"
         samples = scrape(Authorization="Bearer s3cret-scrape-token")

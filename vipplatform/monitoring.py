@@ -3,8 +3,8 @@ counters (`payments.metrics`), and gauges read from the database when scraped.
 
 Under gunicorn every worker writes its metrics to files in PROMETHEUS_MULTIPROC_DIR (an empty
 directory at start, see gunicorn.conf.py), and this view adds them up, so a scrape sees the
-whole server whichever worker answers. Reachable from METRICS_ALLOWED_IPS or with
-`Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404.
+whole server whichever worker answers. Reachable from METRICS_ALLOWED_IPS directly (not through
+the reverse proxy) or with `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404.
 """
 
 import hmac
@@ -88,6 +88,10 @@ def _allowed(request) -> bool:
     given = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return True
+    if "X-Forwarded-For" in request.headers:
+        # Through the reverse proxy, whose own address (often 127.0.0.1) says nothing of the
+        # client's: only the token opens it.
+        return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
