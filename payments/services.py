@@ -8,7 +8,6 @@ transaction; the `users` app grants the membership in response.
 import logging
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -182,10 +181,11 @@ def _retry_grant_later(order: VipOrder) -> None:
         return
     from .tasks import grant_retry_delay, retry_vip_grant
 
-    transaction.on_commit(
-        partial(retry_vip_grant.apply_async, (order.pk,), countdown=grant_retry_delay(0)),
-        robust=True,  # a broker that is down must not fail the payment's answer
-    )
+    def send_retry() -> None:
+        retry_vip_grant.apply_async((order.pk,), countdown=grant_retry_delay(0))
+
+    # robust: a broker that is down must not fail the payment's answer (the sweep retries).
+    transaction.on_commit(send_retry, robust=True)
 
 
 @transaction.atomic(savepoint=False)

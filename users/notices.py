@@ -9,7 +9,6 @@ row rolls back with it and a later run tries again.
 
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -43,16 +42,17 @@ def receipt_send_after_commit(
         "amount": str(amount),
         "expire_time": expire_time.isoformat(),
     }
-    transaction.on_commit(
-        partial(
-            send_member_email.delay,
+    def send_receipt() -> None:
+        send_member_email.delay(
             kind=MemberEmailKind.RECEIPT.value,
             user_id=user_id,
             reference=order_number,
             context=context,
-        ),
-        robust=True,  # a broker that is down must not fail the payment's answer
-    )
+        )
+
+    # robust: a broker that is down must not fail the payment's answer (a named function:
+    # Django logs the failure of a robust callback by its __qualname__, which a partial lacks).
+    transaction.on_commit(send_receipt, robust=True)
 
 
 def membership_notices_queue(*, now: datetime | None = None) -> int:

@@ -198,3 +198,24 @@ def test_two_workers_sending_the_same_email_send_it_once(monkeypatch):
     assert sorted(results) == [False, True]
     assert len(mail.outbox) == 1
     assert MemberEmail.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_broker_that_is_down_does_not_fail_the_payments_answer(
+    plans, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    """The receipt is sent after the payment commits; if the broker refuses it, the
+    notification is still answered 200 and the order stays paid."""
+    from kombu.exceptions import OperationalError
+
+    def broker_down(**kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(send_member_email, "delay", broker_down)
+    order = VipOrderFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_callback(APIClient(), {"orderId": order.order_number, "status": "SUCCESS"})
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.status == 1
+    assert "Connection refused" in caplog.text  # logged by Django's robust on_commit
