@@ -42,6 +42,7 @@ def receipt_send_after_commit(
         "amount": str(amount),
         "expire_time": expire_time.isoformat(),
     }
+
     def send_receipt() -> None:
         send_member_email.delay(
             kind=MemberEmailKind.RECEIPT.value,

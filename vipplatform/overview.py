@@ -2,7 +2,7 @@
 payment method, members over time, and what went wrong lately, drawn with Chart.js (served by
 the project). A fixed number of aggregate queries, however many orders there are."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib import admin
@@ -21,7 +21,7 @@ DAYS = 30
 def overview(request):
     today = timezone.localdate()
     first_day = today - timedelta(days=DAYS - 1)
-    since = timezone.make_aware(timezone.datetime.combine(first_day, timezone.datetime.min.time()))
+    since = timezone.make_aware(datetime.combine(first_day, time.min))
     days = [first_day + timedelta(days=n) for n in range(DAYS)]
 
     sales = {row["day"]: row for row in payments.sales_by_day(since=since)}
