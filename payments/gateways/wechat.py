@@ -110,13 +110,19 @@ class WeChatPayProvider(Provider):
     def close_payment(self, order: VipOrder) -> None:
         path = f"/v3/pay/transactions/out-trade-no/{order.order_number}/close"
         try:
-            self._call("POST", path, {"mchid": self.config.mchid}, order=order, not_found_ok=True)
-        except _Refused as refused:
-            if refused.code == "ORDERPAID":
-                raise PaymentAlreadyMade() from None
-            raise GatewayUnavailable(f"微信支付关单失败：{refused.code}") from None
+            self._call(
+                "POST", path, {"mchid": self.config.mchid}, order=order, not_found_ok=True,
+                refusals=("ORDERPAID",),
+            )  # fmt: skip
+        except _Refused:
+            raise PaymentAlreadyMade() from None
 
-    def _call(self, method: str, path: str, payload=None, *, order, not_found_ok=False):
+    def _call(
+        self, method: str, path: str, payload=None, *, order, not_found_ok=False, refusals=()
+    ):
+        """Send a signed request and answer its verified JSON. `GatewayUnavailable` when
+        WeChat Pay does not answer, answers 5xx, signs wrongly, or refuses (4xx) with a code
+        not in `refusals` (those raise `_Refused`); None for a 404 when `not_found_ok`."""
         body = "" if payload is None else json.dumps(payload, ensure_ascii=False)
         url_path = httpx.URL(self.config.base_url.rstrip("/") + path).raw_path.decode()
         headers = {
@@ -150,8 +156,14 @@ class WeChatPayProvider(Provider):
         if response.status_code == 404 and not_found_ok:
             return None
         if response.status_code >= 400:
-            error = _json_or_empty(response.content)
-            raise _Refused(str(error.get("code", response.status_code)))
+            code = str(_json_or_empty(response.content).get("code", response.status_code))
+            if code in refusals:
+                raise _Refused(code)
+            logger.error(
+                "wechat pay %s %s refused %s order=%s user=%s",
+                method, path, code, order.order_number, order.user_id,
+            )  # fmt: skip
+            raise GatewayUnavailable(f"微信支付拒绝了请求（{code}），请稍后重试")
         return _json_or_empty(response.content) if response.content else {}
 
     def _authorization(self, method: str, url_path: str, body: str) -> str:
@@ -236,8 +248,7 @@ class WeChatPayProvider(Provider):
 
 
 class _Refused(Exception):
-    def __init__(self, code: str) -> None:
-        self.code = code
+    """WeChat Pay refused a request with a code its caller expects."""
 
 
 def _total(transaction: dict) -> int | None:
