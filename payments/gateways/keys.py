@@ -1,5 +1,6 @@
 """RSA keys from PEM files, read once per process (and again when a file changes)."""
 
+import logging
 from functools import cache
 from pathlib import Path
 
@@ -7,9 +8,22 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.hashes import SHA256
 
+from ..exceptions import GatewayUnavailable
 
-class KeyFileError(ValueError):
-    pass
+logger = logging.getLogger(__name__)
+
+
+class KeyFileError(GatewayUnavailable):
+    """A key file missing or unreadable. The buyer (or the provider) gets the usual 503; the
+    path and the reason go to the log and to `manage.py check --deploy`."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__()
+        self.detail = detail
+        logger.error("payment key not usable: %s", detail)
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 def private_key(path: str) -> rsa.RSAPrivateKey:

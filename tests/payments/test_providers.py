@@ -272,3 +272,11 @@ class TestDeployChecks:
     def test_an_apiv3_key_that_is_not_32_bytes_fails(self, settings, providers):
         settings.WECHATPAY_APIV3_KEY = "x" * 31
         assert "payments.E013" in self.check(settings)
+
+
+def test_a_key_file_gone_at_run_time_is_a_503_not_a_crash(api, user, plans, providers, settings):
+    settings.WECHATPAY_PRIVATE_KEY = "/nowhere/apiclient_key.pem"
+    response = buy(api, user, WECHAT)
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "/nowhere" not in response.content.decode()  # the path stays in the log
+    assert not VipOrder.objects.exists()
