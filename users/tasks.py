@@ -20,7 +20,8 @@ def record_active_members() -> int:
 
 @shared_task
 def send_membership_notices() -> int:
-    return notices.membership_notices_queue()
+    """Reminders and expiry notes due, and receipts missed after their payment."""
+    return notices.membership_notices_queue() + notices.receipts_missed_queue()
 
 
 # A mail server that is down or refuses for a while: 1, 2, 4 ... minutes, at most an hour

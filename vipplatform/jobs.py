@@ -47,7 +47,7 @@ JOBS = {
         "users.tasks.send_membership_notices",
         300,
         "Reminders VIP_REMINDER_DAYS before an expiry and a note after it, once per member "
-        "and expiry.",
+        "and expiry; and the receipts not sent after their payment (the broker was down).",
     ),
     "统计有效会员数": Job(
         "users.tasks.record_active_members",

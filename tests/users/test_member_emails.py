@@ -219,3 +219,24 @@ def test_a_broker_that_is_down_does_not_fail_the_payments_answer(
     order.refresh_from_db()
     assert order.status == 1
     assert "Connection refused" in caplog.text  # logged by Django's robust on_commit
+
+
+@pytest.mark.django_db
+def test_a_receipt_missed_after_its_payment_is_sent_by_the_job_once(plans):
+    """The broker was down as the payment committed: the receipt was never sent. The job
+    sends it later, once; a payment too recent or too old is left alone."""
+    from users.models import VipLedgerEntry
+
+    missed, recent, old = (VipOrderFactory(plan=plans[2]) for _ in range(3))
+    for order in (missed, recent, old):
+        # Inside the test's transaction: the after-commit send never runs, as with no broker.
+        post_callback(APIClient(), {"orderId": order.order_number, "status": "SUCCESS"})
+    now = timezone.now()
+    VipLedgerEntry.objects.filter(order=missed).update(created_at=now - timedelta(minutes=10))
+    VipLedgerEntry.objects.filter(order=old).update(created_at=now - timedelta(days=2))
+
+    assert send_membership_notices.delay().get() == 1
+    assert send_membership_notices.delay().get() == 0
+    [receipt] = mail.outbox
+    assert receipt.to == [missed.user.email]
+    assert missed.order_number in receipt.body and "¥88.00" in receipt.body
