@@ -300,18 +300,23 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
-# Redis hands an unacknowledged message to another worker after this; it must exceed the
-# longest retry delay (VIP_GRANT_RETRY_MAX_SECONDS), or a waiting retry would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
-# Sending a task gives up quickly when the broker is down: it is sent from a request, after the
-# payment has committed, and the periodic sweeps pick up what was not sent.
+# Sending a task gives up quickly when the broker is down or hangs: it is sent from a request,
+# after the payment has committed, and the periodic sweeps pick up what was not sent. Without a
+# socket timeout a publish to a Redis that hangs would wait forever.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_TIMEOUT_SECONDS", default=2.0)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
-    "interval_max": 0.5,
+    "interval_max": 0.2,
 }
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_TIMEOUT_SECONDS", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis hands an unacknowledged message to another worker after this; it must exceed the
+    # longest retry delay (VIP_GRANT_RETRY_MAX_SECONDS), or a waiting retry would run twice.
+    "visibility_timeout": 2 * 3600,
+    "socket_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the LOGGING below, JSON lines in production
 CELERY_TIMEZONE = TIME_ZONE

@@ -132,3 +132,25 @@ def test_the_platform_serves_without_redis_and_nothing_stale_after(start_gunicor
     log = server.log_text()
     assert 0 < log.count("cache unavailable") <= 6, log
     assert "Traceback" not in log
+
+
+@pytest.mark.usefixtures("plans")
+def test_a_broker_that_hangs_does_not_hold_up_the_payments_answer(redis_server, start_gunicorn):
+    """The Celery broker (Redis) hangs: the notification is still answered, paid, within the
+    broker timeouts (2 s, two tries), and the receipt's send is logged as failed."""
+    from payments.models import OrderStatus, VipOrder
+
+    from ..factories import VipOrderFactory
+
+    server = start_gunicorn(workers=1, CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_server.port}/0")
+    order = VipOrderFactory()
+    redis_server.pause()
+    started = time.monotonic()
+    status, body = Browser(server.url).api(
+        "POST", "/api/payment/callback", {"orderId": order.order_number, "status": "SUCCESS"}
+    )
+    took = time.monotonic() - started
+    assert (status, body) == (HTTPStatus.OK, {"orderId": order.order_number, "status": 1})
+    assert took < 12, took
+    assert VipOrder.objects.get(pk=order.pk).status == OrderStatus.PAID
+    assert "Error calling" in server.log_text()  # Django's robust on_commit, with the reason
