@@ -15,7 +15,6 @@ from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from vipplatform.celery import app as celery_app
 from vipplatform.links import site_url
 from vipplatform.readcache import order_changed
 
@@ -175,10 +174,8 @@ def _announce_payment(order: VipOrder) -> bool:
 
 def _retry_grant_later(order: VipOrder) -> None:
     """After commit, start the failed grant's own retries (`tasks.retry_vip_grant`: 1, 2, 4 ...
-    minutes apart). Not in eager mode (no broker), where the task would run at once, in this
-    request: there the hourly sweep and staff's retry action in the admin take it up."""
-    if celery_app.conf.task_always_eager:
-        return
+    minutes apart; in eager mode, with no broker to wait in, the hourly sweep and staff's retry
+    action in the admin take it up)."""
     from .tasks import grant_retry_delay, retry_vip_grant
 
     def send_retry() -> None:

@@ -173,8 +173,12 @@ class TestGrantRetries:
         self, plans, monkeypatch, django_capture_on_commit_callbacks
     ):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            paid_with_failed_grant(monkeypatch, failures=1)
+            order, attempts = paid_with_failed_grant(monkeypatch, failures=1)
         assert not any("retry_vip_grant" in repr(callback) for callback in callbacks)
+        # The retry sent for a minute later did not run inside the payment's request.
+        assert attempts == [order.pk]
+        order.refresh_from_db()
+        assert order.grant_failed_at is not None
 
     def test_retried_further_apart_each_time_until_it_succeeds_once(
         self, plans, monkeypatch, caplog, eager_retries

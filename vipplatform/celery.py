@@ -6,6 +6,7 @@ workers; beat sends the periodic ones. Without it tasks run in-process the momen
 `vipplatform.settings`.
 """
 
+import logging
 import os
 
 from celery import Celery
@@ -13,16 +14,25 @@ from celery import Task as CeleryTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vipplatform.settings")
 
+logger = logging.getLogger(__name__)
+
 
 class Task(CeleryTask):
-    """Celery's task, but in eager mode a retry fails the task instead of running it again.
+    """Celery's task, but in eager mode nothing meant for later runs now.
 
-    Eager mode runs a retry at once, inside whoever sent the task (a request cancelling an
-    order, a payment's answer): no delay, every try in a row, the request waiting on each.
-    Without a broker there is no later; the periodic sweeps take the work up again.
+    Eager mode runs a task, and each of its retries, at once inside whoever sent it (a request
+    cancelling an order, a payment's answer): a retry fails the task instead, and a task sent
+    with a delay (`countdown`, `eta`) is not run. Without a broker there is no later; the
+    periodic sweeps take the work up again.
     """
 
     eager_retries = False
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        if self.app.conf.task_always_eager and (options.get("countdown") or options.get("eta")):
+            logger.info("eager mode: %s sent for later is left to the periodic jobs", self.name)
+            return None
+        return super().apply_async(args, kwargs, **options)
 
     def retry(self, *args, exc=None, **kwargs):
         if self.request.is_eager and not self.eager_retries:
