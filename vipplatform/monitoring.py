@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 class DatabaseCollector:
-    """Gauges whose truth is in the database, read at each scrape in five queries:
+    """Gauges whose truth is in the database, read at each scrape in four queries:
     whether the database answers, members in force, paid orders whose grant is failing,
     and each periodic job's interval, last success and its duration."""
 
