@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,7 +19,15 @@ from vipplatform.api import (
     error_responses,
 )
 from vipplatform.exceptions import NotFound
-from vipplatform.permissions import IsOwnerOrStaff, require_self_or_staff
+from vipplatform.permissions import (
+    CHANGE_ORDERS,
+    CREATE_ORDERS,
+    VIEW_ORDERS,
+    IsOwnerOrStaff,
+    has_staff_right,
+    require_self_or,
+    staff_right,
+)
 from vipplatform.throttling import OrderCreateThrottle, RefusedNotificationThrottle
 
 from . import notifications, selectors, services
@@ -54,10 +62,11 @@ _errors = error_responses(
 
 
 def _buyer(request, user_id: int):
-    """Who an order is for: the requester (no query), or for staff any existing user."""
+    """Who an order is for: the requester (no query), or any existing user for staff who may
+    add orders."""
     if user_id == request.user.pk:
         return request.user
-    if not request.user.is_staff:
+    if not has_staff_right(request.user, CREATE_ORDERS):
         raise PermissionDenied("不能为其他用户创建订单")
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
@@ -217,15 +226,16 @@ class UserOrdersView(ListAPIView):
 
     def get_queryset(self):
         user_id = self.kwargs["user_id"]
-        require_self_or_staff(self.request, user_id)
+        require_self_or(self.request, user_id, VIEW_ORDERS, missing="用户不存在")
         return selectors.order_list_for_user(user_id=user_id)
 
 
 class OrderSearchView(BrowsableInput, APIView):
-    """按条件搜索订单（管理员）。所有条件都可选，同时生效；状态按用户看到的状态筛选。"""
+    """按条件搜索订单（需要“查看VIP订单”权限）。所有条件都可选，同时生效；状态按用户看到的
+    状态筛选。"""
 
     input_serializer = OrderSearchInput
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_right(VIEW_ORDERS)]
 
     @extend_schema(
         summary="订单搜索（管理员）",
@@ -272,9 +282,9 @@ class OrderCancelView(APIView):
 
 
 class OrderStatisticsView(APIView):
-    """订单统计（管理员）：各状态、各支付方式、各套餐的订单数和金额。"""
+    """订单统计（需要“查看VIP订单”权限）：各状态、各支付方式、各套餐的订单数和金额。"""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_right(VIEW_ORDERS)]
 
     @extend_schema(
         summary="订单统计（管理员）", responses={200: OrderStatisticsOutput, **_errors(401, 403)}
@@ -284,9 +294,10 @@ class OrderStatisticsView(APIView):
 
 
 class CancelExpiredView(APIView):
-    """把超过支付截止时间的待支付订单标记为已过期（管理员；定时任务每分钟也会做）。"""
+    """把超过支付截止时间的待支付订单标记为已过期（需要“修改VIP订单”权限；定时任务每分钟
+    也会做）。"""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_right(CHANGE_ORDERS)]
 
     @extend_schema(
         summary="将超时未支付的订单标记为已过期（管理员）",

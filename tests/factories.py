@@ -2,11 +2,24 @@ from datetime import timedelta
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from payments.models import OrderStatus, PaymentMethod, VipOrder, VipPlan, new_order_number
 from users.models import User
+from vipplatform import permissions
+
+ALL_STAFF_RIGHTS = sorted(
+    {
+        *permissions.VIEW_USERS,
+        *permissions.CHANGE_MEMBERSHIPS,
+        *permissions.DELETE_USERS,
+        *permissions.VIEW_ORDERS,
+        *permissions.CHANGE_ORDERS,
+        *permissions.CREATE_ORDERS,
+    }
+)
 
 PASSWORD = "Tr0ub4dor&3"
 
@@ -21,9 +34,31 @@ class UserFactory(DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
 
+def grant_rights(user: User, permissions, *, group_name: str = "运营") -> None:
+    """Give `user` permissions ("app.codename") as the admin does: through a group."""
+    group, _ = Group.objects.get_or_create(name=group_name)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    user.groups.add(group)
+
+
 class StaffFactory(UserFactory):
+    """Staff holding every right of the platform's staff paths (through a group, as the admin
+    grants them); `StaffFactory(rights=[...])` for fewer, `rights=()` for none."""
+
     username = factory.Sequence(lambda n: f"staff{n}")
     is_staff = True
+
+    @factory.post_generation
+    def rights(user, create, extracted, **kwargs):
+        if not create:
+            return
+        rights = ALL_STAFF_RIGHTS if extracted is None else extracted
+        if rights:
+            grant_rights(user, rights, group_name="运营" if extracted is None else "+".join(rights))
 
 
 class VipPlanFactory(DjangoModelFactory):

@@ -118,6 +118,15 @@ class OldFrontEnd:
             self.page = "/"
         return outcome
 
+    def comment_authors(self, author_ids: list[int]) -> list[str]:
+        """The movie page's comment list: `GET /api/users/{authorId}` for every comment's
+        author; an author it cannot read shows as 未知用户 (and the failure as a toast)."""
+        names = []
+        for author_id in author_ids:
+            outcome = self.get(f"/api/users/{author_id}")
+            names.append(outcome.data["username"] if outcome.ok else "未知用户")
+        return names
+
 
 def path_is_envelope(response) -> bool:
     return response.wsgi_request.path.startswith("/api/users/")

@@ -179,3 +179,22 @@ def test_a_member_on_the_staff_list_is_refused_once(member):
     outcome = member.get("/api/users/list?page=0&size=10")
     assert (outcome.ok, outcome.shown) == (False, "禁止访问")
     assert member.sent == ["GET /api/users/list"]
+
+
+def test_the_comment_list_shows_every_author_without_private_data(member, user):
+    """Once the comment service serves comments again, the page reads each author's record: it
+    must show every name (not 未知用户) and raise no toast, and a member must learn nothing
+    private about another (the old service answered the whole record)."""
+    authors = [UserFactory(phone="13912345678"), UserFactory(), user]
+    shown = member.comment_authors([author.pk for author in authors])
+    assert shown == [author.username for author in authors]
+    assert member.sent == [f"GET /api/users/{author.pk}" for author in authors]
+    assert member.logouts == 0
+    other = member.get(f"/api/users/{authors[0].pk}").data
+    assert other == {
+        "id": authors[0].pk,
+        "username": authors[0].username,
+        "avatar": authors[0].avatar,
+        "isVip": 0,
+    }
+    assert member.get(f"/api/users/{user.pk}").data["email"] == user.email  # oneself: all

@@ -96,7 +96,7 @@ def test_members_over_time_come_from_the_daily_count(boss):
 
 def test_only_staff_who_may_see_orders_open_it(plans):
     assert Client().get("/admin/overview/").status_code == HTTPStatus.FOUND  # to the login
-    clerk = StaffFactory()
+    clerk = StaffFactory(rights=())
     client = Client()
     client.force_login(clerk)
     assert client.get("/admin/overview/").status_code == HTTPStatus.FORBIDDEN

@@ -60,8 +60,14 @@ def test_a_user_cannot_create_an_order_for_another(mallory, user, plans):
     assert not VipOrder.objects.exists()
 
 
-def test_a_user_cannot_read_another_users_profile(mallory, user):
-    assert envelope_error(mallory.get(f"/api/users/{user.pk}")) == (404, "用户不存在")
+def test_a_user_reads_only_the_public_profile_of_another(mallory, user):
+    """What a comment shows; nothing private (test_staff_rights has the whole rule)."""
+    assert set(mallory.get(f"/api/users/{user.pk}").json()["data"]) == {
+        "id",
+        "username",
+        "avatar",
+        "isVip",
+    }
     assert envelope_error(mallory.get("/api/users/999999")) == (404, "用户不存在")
 
 

@@ -178,7 +178,7 @@ def test_reprocessing_needs_the_right_to_change_orders(plans, signed):
     record = PaymentNotification.objects.create(
         verified=True, outcome=NotificationOutcome.ERROR, body="{}"
     )
-    viewer = StaffFactory()
+    viewer = StaffFactory(rights=())
     viewer.user_permissions.add(Permission.objects.get(codename="view_paymentnotification"))
     client = Client()
     client.force_login(viewer)

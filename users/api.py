@@ -7,13 +7,18 @@ from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, IsAdminUser
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from vipplatform.api import BrowsableInput, SpringPagination, envelope, envelope_responses
-from vipplatform.permissions import require_self_or_staff
-from vipplatform.throttling import RegistrationThrottle
+from vipplatform.permissions import (
+    CHANGE_MEMBERSHIPS,
+    DELETE_USERS,
+    VIEW_USERS,
+    has_staff_right,
+    staff_right,
+)
+from vipplatform.throttling import RegistrationThrottle, ScopedRateThrottle, check_email_change
 
 from . import selectors, services
 from .serializers import (
@@ -22,6 +27,7 @@ from .serializers import (
     LoginOutput,
     PasswordChangeInput,
     ProfileInput,
+    PublicUserSerializer,
     RegisterInput,
     UserListQuery,
     UserPage,
@@ -191,11 +197,18 @@ class ProfileView(BrowsableInput, APIView):
         summary="修改个人资料（邮箱、手机号、头像）",
         request=ProfileInput,
         responses=envelope_responses(
-            "UserEnvelope", UserSerializer(), **BAD_INPUT, **LOGGED_IN, c1002="邮箱已被注册"
+            "UserEnvelope",
+            UserSerializer(),
+            **BAD_INPUT,
+            **LOGGED_IN,
+            c429="修改邮箱过于频繁（每个账号、每个地址每小时10次）",
+            c1002="邮箱已被注册",
         ),
     )
     def put(self, request):
         changes = _validated(ProfileInput, request.data)
+        if changes.get("email") and changes["email"].lower() != request.user.email.lower():
+            check_email_change(request)  # each answer tells whether an address is taken
         user = services.user_update_profile(user=request.user, **changes)
         return envelope(UserSerializer(user).data, message="更新成功")
 
@@ -235,10 +248,10 @@ class PasswordView(BrowsableInput, APIView):
 
 
 class UserListView(APIView):
-    """用户列表（管理员），分页；`sort` 可为 id、username、createTime、registerTime、
+    """用户列表（需要“查看用户”权限），分页；`sort` 可为 id、username、createTime、registerTime、
     updateTime、lastLoginTime、vipExpireTime，`direction` 为 asc 或 desc。"""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_right(VIEW_USERS)]
     query_serializer = UserListQuery
 
     @extend_schema(
@@ -260,7 +273,7 @@ class UserListView(APIView):
 
 
 class UserSearchView(UserListView):
-    """按关键字搜索用户（管理员）：用户名、邮箱或手机号包含关键字。"""
+    """按关键字搜索用户（需要“查看用户”权限）：用户名、邮箱或手机号包含关键字。"""
 
     query_serializer = UserSearchQuery
 
@@ -274,17 +287,19 @@ class UserSearchView(UserListView):
 
 
 class UserDetailView(APIView):
-    """一个用户（本人或管理员）；管理员可删除账户，有订单或VIP记录的账户改为禁用。"""
+    """一个用户。本人和有“查看用户”权限的管理员得到完整资料；其他登录用户只得到评论区
+    需要的公开资料（id、username、avatar、isVip）。管理员（“删除用户”权限）可删除账户，
+    有订单或VIP记录的账户改为禁用。"""
 
     @extend_schema(
-        summary="用户信息",
-        responses=envelope_responses(
-            "UserEnvelope", UserSerializer(), **LOGGED_IN, c403="禁止访问", **UNKNOWN_USER
-        ),
+        summary="用户信息（他人只返回公开资料）",
+        responses=envelope_responses("UserEnvelope", UserSerializer(), **LOGGED_IN, **UNKNOWN_USER),
     )
     def get(self, request, user_id: int):
-        require_self_or_staff(request, user_id)
-        return envelope(UserSerializer(selectors.user_get(user_id=user_id)).data)
+        user = selectors.user_get(user_id=user_id)
+        if user.pk == request.user.pk or has_staff_right(request.user, VIEW_USERS):
+            return envelope(UserSerializer(user).data)
+        return envelope(PublicUserSerializer(user).data)
 
     @extend_schema(
         summary="删除账户（管理员）；有订单或VIP记录的账户改为禁用，订单保留",
@@ -297,7 +312,7 @@ class UserDetailView(APIView):
         ),
     )
     def delete(self, request, user_id: int):
-        if not request.user.is_staff:
+        if not has_staff_right(request.user, DELETE_USERS):
             self.permission_denied(request)
         deleted = services.user_delete(user_id=user_id, actor=request.user)
         return envelope(
@@ -325,7 +340,7 @@ class UserVipView(BrowsableInput, APIView):
 
     input_serializer = VipUpdateInput
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_right(CHANGE_MEMBERSHIPS)]
 
     @extend_schema(
         summary="设置VIP状态（管理员）", request=VipUpdateInput, responses=VIP_SET_RESPONSES
@@ -346,7 +361,7 @@ class UserVipView(BrowsableInput, APIView):
 class UserVipParamsView(APIView):
     """与 PUT /vip 相同，参数放在查询字符串中（旧服务也支持）。"""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [staff_right(CHANGE_MEMBERSHIPS)]
 
     @extend_schema(
         summary="设置VIP状态（管理员，查询参数）",

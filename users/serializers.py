@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from vipplatform.api import FlatSerializer, PageQuerySerializer
+from vipplatform.fields import BoundedDateTimeField, column_length
 
 from .models import DEFAULT_AVATAR, User, UserStatus
 from .selectors import USER_SORT_FIELDS
@@ -32,6 +33,20 @@ class UserSerializer(FlatSerializer):
     )
     createTime = serializers.DateTimeField(source="create_time", read_only=True)
     updateTime = serializers.DateTimeField(source="update_time", read_only=True)
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_isVip(self, user: User) -> int:
+        return int(user.vip_active())
+
+
+class PublicUserSerializer(FlatSerializer):
+    """What anyone logged in may read of another user: what the site's comment list shows
+    next to a comment (the old front end asks `GET /api/users/{authorId}` for each author)."""
+
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(label="用户名", read_only=True)
+    avatar = serializers.CharField(label="头像", read_only=True, allow_null=True)
+    isVip = serializers.SerializerMethodField()
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_isVip(self, user: User) -> int:
@@ -72,12 +87,13 @@ def password_field(*, required_message: str = "密码不能为空", **kwargs) ->
 
 def email_field(**kwargs) -> serializers.EmailField:
     return serializers.EmailField(
-        max_length=254,
+        max_length=column_length(User, "email"),
         error_messages={
             "required": "邮箱不能为空",
             "blank": "邮箱不能为空",
             "null": "邮箱不能为空",
             "invalid": "邮箱格式不正确",
+            "max_length": f"邮箱不能超过{column_length(User, 'email')}个字符",
         },
         **kwargs,
     )
@@ -87,10 +103,11 @@ def phone_field() -> serializers.RegexField:
     """A mainland mobile number, as the front end checks it; blank or null for none."""
     return serializers.RegexField(
         r"^1[3-9]\d{9}\Z",
+        max_length=column_length(User, "phone"),
         required=False,
         allow_blank=True,
         allow_null=True,
-        error_messages={"invalid": "手机号格式不正确"},
+        error_messages={"invalid": "手机号格式不正确", "max_length": "手机号格式不正确"},
     )
 
 
@@ -98,11 +115,14 @@ def avatar_field() -> serializers.RegexField:
     """An http(s) URL or a file name on the site (the old rows hold `default_avatar.jpg`)."""
     return serializers.RegexField(
         r"^(https?://[^\s\"'<>]+|[\w./-]+)\Z",
-        max_length=255,
+        max_length=column_length(User, "avatar"),
         required=False,
         allow_blank=True,
         allow_null=True,
-        error_messages={"invalid": "头像地址格式不正确", "max_length": "头像地址不能超过255个字符"},
+        error_messages={
+            "invalid": "头像地址格式不正确",
+            "max_length": f"头像地址不能超过{column_length(User, 'avatar')}个字符",
+        },
     )
 
 
@@ -174,7 +194,9 @@ class UserSearchQuery(UserListQuery):
 
 class LoginInput(serializers.Serializer):
     username = serializers.CharField(
-        max_length=150, error_messages={"required": "用户名不能为空", "blank": "用户名不能为空"}
+        # No account has a longer name: such a login is refused before any lookup.
+        max_length=column_length(User, "username"),
+        error_messages={"required": "用户名不能为空", "blank": "用户名不能为空"},
     )
     password = serializers.CharField(
         max_length=128,
@@ -194,7 +216,10 @@ class VipUpdateInput(serializers.Serializer):
     vipType = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, error_messages={"required": "VIP类型不能为空"}
     )
-    vipExpireTime = serializers.DateTimeField(error_messages={"required": "VIP到期时间不能为空"})
+    vipExpireTime = BoundedDateTimeField(
+        error_messages={"required": "VIP到期时间不能为空"},
+        help_text="须晚于现在，早于2100-01-01（站点时区）",
+    )
 
     def validate_vipType(self, value: int) -> int:
         # Plans belong to the payments app; read them without importing its code.

@@ -4,6 +4,7 @@ from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 from .api import is_api_path, is_envelope_path
+from .permissions import StaffRight
 
 
 class VipSessionScheme(SessionScheme):
@@ -19,6 +20,21 @@ class AutoSchema(SpectacularAutoSchema):
         ("/api/payment/", "支付"),
         ("/api/users/", "用户"),
     ]
+
+    def get_description(self) -> str:
+        """The view's description, and the permission a staff-only operation needs (the
+        admin's own, granted there to a user or a group)."""
+        description = super().get_description()
+        rights = [
+            permission.right
+            for permission in self.view.get_permissions()
+            if isinstance(permission, StaffRight)
+        ]
+        for right in rights:
+            description += "\n\n需要权限（在管理后台授予）：" + " 或 ".join(
+                f"`{name}`" for name in right
+            )
+        return description
 
     def get_tags(self) -> list[str]:
         path = self.path

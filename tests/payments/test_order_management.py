@@ -274,7 +274,8 @@ class TestStatistics:
         self, staff_api, plans, django_assert_num_queries
     ):
         VipOrderFactory.create_batch(3)
-        with django_assert_num_queries(3) as few:  # session, user, one aggregate
+        # session, user, the staff right (user and group permissions), one aggregate
+        with django_assert_num_queries(5) as few:
             staff_api.get("/api/payment/orders/statistics")
         VipOrderFactory.create_batch(60)
         with django_assert_num_queries(len(few.captured_queries)):
