@@ -1,10 +1,14 @@
-"""gunicorn's settings file (read from the working directory): the Prometheus metrics of
+"""gunicorn's settings file (read from the working directory): an access log that redacts
+passwords (`vipplatform.accesslog`), and the Prometheus metrics of
 several worker processes. With PROMETHEUS_MULTIPROC_DIR set, each worker writes its metrics to
 files there and `/metrics` adds them up; the directory is emptied when gunicorn starts, and a
 worker that exits is marked dead so its live gauges drop out (its counters stay counted)."""
 
 import os
 from pathlib import Path
+
+# The access log without the passwords the old front end sends in query strings.
+logger_class = "vipplatform.accesslog.AccessLogger"
 
 
 def on_starting(server):

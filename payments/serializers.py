@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from vipplatform.api import FlatSerializer, PageQuerySerializer
+from vipplatform.fields import BoundedDateTimeField, column_length
 
 from .models import GatewayResult, OrderStatus, PaymentMethod, VipOrder
 
@@ -82,14 +83,19 @@ class OrderStatusOutput(FlatSerializer):
 
 
 class CallbackInput(FlatSerializer):
-    orderId = serializers.CharField(max_length=50, error_messages=_required("订单号不能为空"))
+    orderId = serializers.CharField(
+        max_length=column_length(VipOrder, "order_number"),
+        error_messages=_required("订单号不能为空"),
+    )
     status = serializers.ChoiceField(
         choices=GatewayResult.values, error_messages=_required("支付状态不能为空")
     )
     amount = serializers.DecimalField(
         max_digits=10, decimal_places=2, required=False, coerce_to_string=False
     )
-    transactionId = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    transactionId = serializers.CharField(
+        max_length=column_length(VipOrder, "transaction_id"), required=False, allow_blank=True
+    )
 
 
 class CallbackOutput(FlatSerializer):
@@ -152,12 +158,14 @@ class OrderSearchInput(PageQuerySerializer):
     }
 
     userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-    orderNumber = serializers.CharField(required=False, max_length=50, help_text="子串匹配")
+    orderNumber = serializers.CharField(
+        required=False, max_length=column_length(VipOrder, "order_number"), help_text="子串匹配"
+    )
     vipType = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     paymentMethod = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
     status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
-    startTime = serializers.DateTimeField(required=False, help_text="创建时间下限（含）")
-    endTime = serializers.DateTimeField(required=False, help_text="创建时间上限（含）")
+    startTime = BoundedDateTimeField(required=False, help_text="创建时间下限（含）")
+    endTime = BoundedDateTimeField(required=False, help_text="创建时间上限（含）")
     sortBy = serializers.ChoiceField(choices=list(SORT_FIELDS), default="createTime")
     sortDirection = serializers.ChoiceField(choices=["ASC", "DESC"], default="DESC")
 

@@ -62,12 +62,19 @@ def answers(url: str) -> bool:
 
 
 class Gunicorn:
-    def __init__(self, *, workers: int, env: dict):
+    def __init__(self, *, workers: int, env: dict, options: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(ROOT / "artifacts" / f"gunicorn-{self.port}.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "vipplatform.wsgi", *self.options(workers)],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "vipplatform.wsgi",
+                *self.options(workers),
+                *options,
+            ],
             cwd=ROOT,
             env={"SITE_URL": self.url, **env},
             stdout=self.log,

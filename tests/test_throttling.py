@@ -28,6 +28,7 @@ def tight_rates(monkeypatch):
             "check_username": "3/min",
             "password_change": "2/min",
             "register": "2/min",
+            "email_change": "3/min",
             "notification_refused": "3/min",
         },
     )
@@ -180,3 +181,30 @@ def test_the_sign_up_page_shares_the_registration_limit(client):
     )
     assert "注册过于频繁" in page.content.decode()
     assert not User.objects.filter(username="pageuser").exists()
+
+
+def test_email_changes_are_limited_like_registration(client_for, user):
+    """The probe: `PUT /api/users/profile {"email": …}` told 40 times in 1.5 s whether an
+    address is registered."""
+    UserFactory(email="taken@example.com")
+    api = client_for(user)
+    answers = [
+        api.put("/api/users/profile", {"email": email}, format="json").json()["code"]
+        for email in ("a1@example.com", "taken@example.com", "a3@example.com", "a4@example.com")
+    ]
+    assert answers == [200, 1002, 200, HTTPStatus.TOO_MANY_REQUESTS]
+    user.refresh_from_db()
+    assert user.email == "a3@example.com"
+    # The other fields stay changeable, and keeping one's own address is no attempt.
+    same = api.put("/api/users/profile", {"email": user.email, "phone": "13800138000"})
+    assert same.json()["code"] == 200
+
+
+def test_email_changes_are_limited_per_address_across_accounts(db):
+    def change(i):
+        client = APIClient(REMOTE_ADDR="10.0.4.1")
+        client.force_login(UserFactory())
+        return client.put("/api/users/profile", {"email": f"probe{i}@example.com"}, format="json")
+
+    codes = [change(i).json()["code"] for i in range(4)]
+    assert codes == [200, 200, 200, HTTPStatus.TOO_MANY_REQUESTS]

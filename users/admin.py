@@ -93,6 +93,8 @@ class GrantVipForm(forms.Form):
         expire_time = self.cleaned_data["expire_time"]
         if expire_time is not None and expire_time <= timezone.now():
             raise forms.ValidationError("到期时间必须晚于当前时间。")
+        if expire_time is not None and expire_time >= services.VIP_EXPIRY_LIMIT:
+            raise forms.ValidationError("到期时间不能晚于2099-12-31。")
         return expire_time
 
     def clean(self):

@@ -16,6 +16,11 @@ class VipExpiryInPast(DomainError):
     field = "vip_expire_time"
 
 
+class VipExpiryTooLate(DomainError):
+    message = "VIP到期时间不能晚于2099-12-31"
+    field = "vip_expire_time"
+
+
 class UsernameTaken(Conflict):
     message = "用户名已存在"
     field = "username"

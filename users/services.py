@@ -14,6 +14,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from vipplatform.exceptions import DomainError, TooManyRequests
+from vipplatform.fields import LATEST
 from vipplatform.readcache import user_changed, users_changed
 
 from . import selectors
@@ -26,11 +27,17 @@ from .exceptions import (
     UsernameTaken,
     UserNotFound,
     VipExpiryInPast,
+    VipExpiryTooLate,
     WrongOldPassword,
 )
 from .models import DEFAULT_AVATAR, MembershipSnapshot, User, VipChangeKind, VipLedgerEntry
 
 logger = logging.getLogger(__name__)
+
+# No membership is set to end at or after this (2100-01-01 in the site's zone): a staff member
+# is refused past it, and a paid extension stops at it. Far enough for any "lifetime" grant,
+# and far from the calendar's end, where adding a plan's days would overflow.
+VIP_EXPIRY_LIMIT = LATEST
 
 
 def _lock_user(user_id: int) -> User:
@@ -114,10 +121,14 @@ def vip_extend(
 
 def extended_expiry(user: User, *, days: int, now: datetime | None = None) -> datetime:
     """Where `days` more take a membership: from its expiry while still ahead (renewing
-    early loses nothing), else from now."""
+    early loses nothing), else from now; at most to `VIP_EXPIRY_LIMIT`. An expiry already
+    past the limit (written by another of the site's programs, up to 9999-12-31) is kept as
+    it is: a paid grant never fails, and never shortens a membership."""
     now = now or timezone.now()
     start = user.vip_expire_time if user.vip_active(now=now) else now
-    return start + timedelta(days=days)
+    if start >= VIP_EXPIRY_LIMIT:
+        return start
+    return min(start + timedelta(days=days), VIP_EXPIRY_LIMIT)
 
 
 @transaction.atomic
@@ -128,6 +139,8 @@ def vip_set(
     no ledger row, when it already does."""
     if expire_time <= timezone.now():
         raise VipExpiryInPast()
+    if expire_time >= VIP_EXPIRY_LIMIT:
+        raise VipExpiryTooLate()
     user = _lock_user(user_id)
     before = user.vip_expire_time
     if user.is_vip and before == expire_time:

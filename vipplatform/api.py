@@ -66,6 +66,15 @@ def error_body(
     return body
 
 
+def mark_server_error(response, code: int):
+    """An envelope answer is HTTP 200 whatever its code; one whose code is a server error
+    (500, 503) is counted as that status in the request metrics (`vipplatform.middleware.
+    PrometheusAfterMiddleware`), so the 5xx alert sees it. Answers `response`."""
+    if code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        response.counted_status = code
+    return response
+
+
 def error_status(path: str, status: int) -> int:
     """The HTTP status of an error: on `/api/users/...` always 200, the old service's protocol
     that its front end is built on (it re-sends failed requests, and logs out on any 401)."""
@@ -148,7 +157,7 @@ def exception_handler(exc, context) -> Response | None:
             message = ENVELOPE_MESSAGES.get(status, message)
         body = error_body(path=request.path, status=code or int(status), message=message)
         headers.pop("WWW-Authenticate", None)  # it belongs to a 401, and this is a 200
-        return Response(body, status=HTTPStatus.OK, headers=headers)
+        return mark_server_error(Response(body, status=HTTPStatus.OK, headers=headers), status)
     body = error_body(path=request.path, status=int(status), message=message, fields=fields)
     return Response(body, status=status, headers=headers)
 

@@ -54,6 +54,12 @@ JOBS = {
         3600,
         "Today's count of memberships in force, for the overview's chart of members over time.",
     ),
+    "清理过期的限流计数": Job(
+        "vipplatform.tasks.prune_throttle_counts",
+        3600,
+        "Throttle counts whose window has passed, when they live in the database (no "
+        "CACHE_URL); with Redis there are none.",
+    ),
     "清理被拒绝的支付通知": Job(
         "payments.tasks.prune_notifications", 86400, "Command: prune_notifications."
     ),

@@ -12,6 +12,11 @@ REDACTED = "[redacted]"
 PASSWORD_PARAMETER = re.compile(r"((?:old|new)?password=)[^&\s\"']*", re.IGNORECASE)
 
 
+def redact_passwords(text: str) -> str:
+    """`text` with the value of every password parameter replaced."""
+    return PASSWORD_PARAMETER.sub(rf"\1{REDACTED}", text)
+
+
 def _secret_key() -> str:
     try:
         return settings.SECRET_KEY
@@ -30,7 +35,7 @@ class RedactSecretsFilter(logging.Filter):
             if secret and len(secret) >= 8
         ]
         message = record.getMessage()
-        redacted = PASSWORD_PARAMETER.sub(rf"\1{REDACTED}", message)
+        redacted = redact_passwords(message)
         for secret in secrets:
             redacted = redacted.replace(secret, REDACTED)
         if redacted != message:

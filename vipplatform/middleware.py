@@ -4,6 +4,7 @@ from http import HTTPStatus
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
+from django_prometheus import middleware as prometheus
 
 from .api import is_api_path
 from .views import json_error
@@ -51,3 +52,13 @@ class PrivateApiAnswersMiddleware:
         if is_api_path(request.path) and not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
         return response
+
+
+class PrometheusAfterMiddleware(prometheus.PrometheusAfterMiddleware):
+    """django-prometheus's request metrics, where an envelope answer (always HTTP 200) whose
+    code is a server error counts as that status (`vipplatform.api.mark_server_error`)."""
+
+    def label_metric(self, metric, request, response=None, **labels):
+        if "status" in labels and hasattr(response, "counted_status"):
+            labels["status"] = str(response.counted_status)
+        return super().label_metric(metric, request, response, **labels)

@@ -18,3 +18,21 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+class ThrottleCount(models.Model):
+    """Throttle counts when no shared cache is configured: the table of Django's database
+    cache (`settings.CACHES["throttle"]`), declared here so that `migrate` makes it and a
+    flush empties it. Columns as `createcachetable` makes them; written only by that backend."""
+
+    cache_key = models.CharField(max_length=255, primary_key=True)
+    value = models.TextField()
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "throttle_count"
+        verbose_name = "限流计数"
+        verbose_name_plural = "限流计数"
+
+    def __str__(self) -> str:
+        return self.cache_key

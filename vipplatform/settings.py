@@ -57,7 +57,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "vipplatform.middleware.PrivateApiAnswersMiddleware",
     "vipplatform.middleware.DatabaseUnavailableMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "vipplatform.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "vipplatform.urls"
@@ -105,6 +105,16 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
             "socket_timeout": env.float("CACHE_TIMEOUT_SECONDS", default=0.25),
         }
     )
+# Throttle counts (logins, sign-ups, orders, e-mail changes) must be shared by every process
+# and host, or each worker would grant its own allowance: in the shared cache when there is one,
+# else in the database (table `throttle_count`, made by `migrate`; vipplatform/throttle_store.py).
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["throttle"] = {**CACHES["default"], "KEY_PREFIX": "throttle"}
+else:
+    CACHES["throttle"] = {
+        "BACKEND": "vipplatform.throttle_store.DatabaseCounts",
+        "LOCATION": "throttle_count",
+    }
 # Cache the order-status and session-user reads (and sessions) only in a cache every process
 # shares: with the per-process default, one worker could not invalidate another's copy.
 READ_CACHE = env.bool("READ_CACHE", default=bool(env.str("CACHE_URL", default="")))
@@ -213,6 +223,7 @@ REST_FRAMEWORK = {
         "check_username": env.str("THROTTLE_CHECK_USERNAME", default="60/min"),
         "password_change": env.str("THROTTLE_PASSWORD_CHANGE", default="10/min"),
         "register": env.str("THROTTLE_REGISTER", default="10/hour"),
+        "email_change": env.str("THROTTLE_EMAIL_CHANGE", default="10/hour"),
         "notification_refused": env.str("THROTTLE_NOTIFICATION_REFUSED", default="30/min"),
     },
     "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),

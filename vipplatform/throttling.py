@@ -1,12 +1,31 @@
-"""Limits on abuse (DRF throttles; counts live in the default cache: use Redis in production
-so that every worker shares them). The gateway callback is never throttled: a gateway's resends
-must not be dropped."""
+"""Limits on abuse (DRF throttles). The counts live in `caches["throttle"]`, which every
+process and host shares: the shared Redis cache when `CACHE_URL` is set, else the database
+(settings.py). The gateway callback is never throttled: a gateway's resends must not be
+dropped."""
 
 import hashlib
 import unicodedata
 
 from django.contrib.auth import get_user_model
-from rest_framework.throttling import SimpleRateThrottle
+from django.core.cache import caches
+from django.utils.connection import ConnectionProxy
+from rest_framework import throttling
+
+from .exceptions import TooManyRequests
+
+shared_counts = ConnectionProxy(caches, "throttle")
+
+
+class SimpleRateThrottle(throttling.SimpleRateThrottle):
+    """DRF's throttle, counting in the shared store."""
+
+    cache = shared_counts
+
+
+class ScopedRateThrottle(throttling.ScopedRateThrottle):
+    """DRF's per-view scope (`throttle_scope`), counting in the shared store."""
+
+    cache = shared_counts
 
 
 class OrderCreateThrottle(SimpleRateThrottle):
@@ -75,6 +94,33 @@ class RegistrationThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class EmailChangeAccountThrottle(SimpleRateThrottle):
+    """Attempts to change an account's email: each answer tells whether an address is
+    registered, so they are limited as sign-ups are (per account here, per address below)."""
+
+    scope = "email_change"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class EmailChangeAddressThrottle(SimpleRateThrottle):
+    scope = "email_change"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {
+            "scope": "email_change_address",
+            "ident": self.get_ident(request),
+        }
+
+
+def check_email_change(request) -> None:
+    """Count an attempt to change the requester's email; `TooManyRequests` past the limit."""
+    for throttle in (EmailChangeAccountThrottle(), EmailChangeAddressThrottle()):
+        if not throttle.allow_request(request, None):
+            raise TooManyRequests(throttle.wait() or 1.0)
 
 
 class RefusedNotificationThrottle(SimpleRateThrottle):

@@ -1,6 +1,7 @@
 """Views of the project itself: health probes and the JSON error pages of the API paths."""
 
 import logging
+import sys
 from http import HTTPStatus
 
 from django.core.cache import cache
@@ -14,7 +15,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .api import ENVELOPE_MESSAGES, error_body, error_status, is_api_path, is_envelope_path
+from .api import (
+    ENVELOPE_MESSAGES,
+    error_body,
+    error_status,
+    is_api_path,
+    is_envelope_path,
+    mark_server_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +58,12 @@ def json_error(request, status: int, message: str) -> JsonResponse:
     """An error of an API path outside DRF, in that path's format and HTTP status."""
     if is_envelope_path(request.path):
         message = ENVELOPE_MESSAGES.get(status, message)
-    return JsonResponse(
+    response = JsonResponse(
         error_body(path=request.path, status=status, message=message),
         status=error_status(request.path, status),
         json_dumps_params={"ensure_ascii": False},
     )
+    return mark_server_error(response, status)
 
 
 def page_not_found(request, exception):
@@ -70,9 +79,15 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
-    if is_api_path(request.path):
-        return json_error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "服务器内部错误")
-    return defaults.server_error(request)
+    """An unexpected exception (a bug). Django logs it by the answer's status, and an envelope
+    path answers HTTP 200 (code 500): so it is logged here, at ERROR with its traceback (this
+    runs inside Django's `except`), and Django's own line is skipped."""
+    if not is_api_path(request.path):
+        return defaults.server_error(request)
+    logger.error("unexpected error on %s %s", request.method, request.path, exc_info=sys.exc_info())
+    response = json_error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "服务器内部错误")
+    response._has_been_logged = True  # Django's log_response: this one already is
+    return response
 
 
 class ApiRootView(APIView):
