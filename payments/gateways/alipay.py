@@ -29,7 +29,14 @@ from django.utils import timezone
 from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
 from ..models import GatewayResult, VipOrder
 from . import keys
-from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider, http_client
+from .base import (
+    Notification,
+    PaymentAlreadyMade,
+    PaymentReport,
+    Provider,
+    deadline,
+    http_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +133,8 @@ class AlipayProvider(Provider):
         key = keys.private_key(self.config.private_key_path)
         params["sign"] = base64.b64encode(keys.rsa_sign(key, signing_text(params))).decode()
         try:
-            response = self.client.post(self.config.gateway_url, data=params)
+            with deadline(self.config.timeout):
+                response = self.client.post(self.config.gateway_url, data=params)
         except httpx.HTTPError as exc:
             logger.warning(
                 "alipay %s failed order=%s user=%s: %r", method, order.order_number,

@@ -89,12 +89,19 @@ class Trade:
     notified: list[int] = field(default_factory=list)  # the merchant's answers
 
 
+# `fail_next = "trickle"`: the answer's headers at once, then its body one byte every
+# TRICKLE_SECONDS (a provider that answers slowly, not one that never answers).
+TRICKLE_HEADER = "X-Fake-Trickle"
+TRICKLE_SECONDS = 0.25
+
+
 class FakeWeChatPay:
     def __init__(self, keys: Path) -> None:
         self.keys = keys
         self.apiv3_key = (keys / "wechat-apiv3.key").read_text().strip()
         self.trades: dict[str, Trade] = {}
-        self.fail_next: str | int | None = None  # "timeout", a status, or "bad-signature"
+        # "timeout", "trickle", a status, or "bad-signature"
+        self.fail_next: str | int | None = None
         self.requests: list[tuple[str, str]] = []
 
     def settings(self, base_url: str) -> dict[str, str]:
@@ -198,6 +205,8 @@ class FakeWeChatPay:
         status, headers_out, out = self._answer(status, answer)
         if failure == "bad-signature":
             headers_out["Wechatpay-Signature"] = base64.b64encode(b"\0" * 256).decode()
+        if failure == "trickle":
+            headers_out[TRICKLE_HEADER] = "1"
         return status, headers_out, out
 
     def _route(self, method: str, path: str, body: bytes) -> tuple[int, dict | None]:
@@ -364,7 +373,10 @@ class FakeAlipay:
         if failure == "bad-signature":
             sign = base64.b64encode(b"\0" * 256).decode()
         out = f'{{"{name}":{text},"sign":"{sign}"}}'.encode()
-        return 200, {"Content-Type": "application/json;charset=utf-8"}, out
+        headers = {"Content-Type": "application/json;charset=utf-8"}
+        if failure == "trickle":
+            headers[TRICKLE_HEADER] = "1"
+        return 200, headers, out
 
     def _route(self, method: str, params: dict) -> dict:
         biz = json.loads(params.get("biz_content") or "{}")
@@ -488,11 +500,21 @@ def _handler(fakes: FakeGateways):
             return self._send(404, {}, b"")
 
         def _send(self, status: int, headers: dict, body: bytes):
+            trickle = headers.pop(TRICKLE_HEADER, None)
             self.send_response(status)
             for name, value in {**headers, "Content-Length": str(len(body))}.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if not trickle:
+                self.wfile.write(body)
+                return
+            try:  # a provider that answers at once, then sends its answer a byte at a time
+                for index in range(len(body)):
+                    self.wfile.write(body[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(TRICKLE_SECONDS)
+            except OSError:
+                pass  # the client gave up
 
         def log_message(self, format, *args):  # quiet: the platform logs what matters
             pass

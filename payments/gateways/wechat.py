@@ -33,7 +33,14 @@ from django.http import HttpResponse
 from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
 from ..models import GatewayResult, VipOrder
 from . import keys
-from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider, http_client
+from .base import (
+    Notification,
+    PaymentAlreadyMade,
+    PaymentReport,
+    Provider,
+    deadline,
+    http_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +139,8 @@ class WeChatPayProvider(Provider):
         if payload is not None:
             headers["Content-Type"] = "application/json"
         try:
-            response = self.client.request(method, path, content=body.encode(), headers=headers)
+            with deadline(self.config.timeout):
+                response = self.client.request(method, path, content=body.encode(), headers=headers)
         except httpx.HTTPError as exc:
             logger.warning(
                 "wechat pay %s %s failed order=%s user=%s: %r",
