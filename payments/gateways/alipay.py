@@ -56,12 +56,13 @@ class AlipayConfig:
     timeout: float
 
 
-def signing_text(params: dict[str, str], *, leave_out=("sign",)) -> bytes:
-    """The parameters with a value, but `leave_out`, sorted by name, as `k=v&k=v`."""
+def signing_text(params: dict[str, str], *, leave_out=("sign",), charset: str = "utf-8") -> bytes:
+    """The parameters with a value, but `leave_out`, sorted by name, as `k=v&k=v`, in the
+    bytes of `charset` (what Alipay signs)."""
     return "&".join(
         f"{name}={value}" for name, value in sorted(params.items())
         if name not in leave_out and value != ""
-    ).encode()  # fmt: skip
+    ).encode(charset)  # fmt: skip
 
 
 class AlipayProvider(Provider):
@@ -187,7 +188,8 @@ class AlipayProvider(Provider):
         params = _form(body)
         if not params.get("sign"):
             raise InvalidSignature("缺少支付宝签名")
-        self._check(params["sign"], signing_text(params, leave_out=("sign", "sign_type")))
+        signed = signing_text(params, leave_out=("sign", "sign_type"), charset=_charset(body))
+        self._check(params["sign"], signed)
 
     def parse(self, body: bytes) -> Notification:
         params = _form(body)
@@ -223,9 +225,24 @@ class AlipayProvider(Provider):
         return HttpResponse("fail", status=status, content_type="text/plain")
 
 
+# The charsets a merchant's Alipay account may use; its notifications come in the same one.
+CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gbk", "gb2312": "gbk", "gb18030": "gb18030"}
+
+
+def _charset(body: bytes) -> str:
+    """The charset a notification declares in its own `charset` parameter (the name is ASCII
+    in any of them): Alipay sends in the charset of the merchant's requests. UTF-8 when it
+    declares none, or one Alipay does not use."""
+    declared = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True)).get("charset", "")
+    return CHARSETS.get(declared.strip().lower(), "utf-8")
+
+
 def _form(body: bytes) -> dict[str, str]:
+    """A form-encoded notification's parameters, read in the charset it declares."""
+    charset = _charset(body)
     try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        text = body.decode(charset)
+        return dict(parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict"))
     except (UnicodeDecodeError, ValueError):
         return {}
 

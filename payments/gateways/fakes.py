@@ -279,10 +279,13 @@ class FakeWeChatPay:
         return rsa_verify(key, signature, message)
 
 
-def alipay_signing_text(params: dict[str, str], leave_out=("sign",)) -> bytes:
+def alipay_signing_text(
+    params: dict[str, str], leave_out=("sign",), charset: str = "utf-8"
+) -> bytes:
+    """What Alipay signs: the sorted parameters, in the bytes of the merchant's charset."""
     return "&".join(
         f"{k}={v}" for k, v in sorted(params.items()) if k not in leave_out and v != ""
-    ).encode()
+    ).encode(charset)
 
 
 class FakeAlipay:
@@ -313,7 +316,10 @@ class FakeAlipay:
         app_id: str = ALIPAY_APP_ID,
         trade_status: str = "TRADE_SUCCESS",
         forged: bool = False,
+        charset: str = "utf-8",
     ) -> tuple[bytes, dict[str, str]]:
+        """A notification as Alipay sends it: in the charset the merchant's requests use
+        (`charset`, "utf-8" or "gbk"), signed over that charset's bytes, form-encoded in it."""
         now = datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
         amount = total_amount or f"{trade.amount:.2f}"
         params = {
@@ -321,7 +327,7 @@ class FakeAlipay:
             "notify_type": "trade_status_sync",
             "notify_id": secrets.token_hex(16),
             "app_id": app_id,
-            "charset": "utf-8",
+            "charset": charset,
             "version": "1.0",
             "sign_type": "RSA2",
             "trade_no": trade.transaction_id or f"2026{secrets.token_hex(12)}",
@@ -334,14 +340,14 @@ class FakeAlipay:
             "subject": trade.subject,
             "gmt_payment": now,
         }
-        signing = alipay_signing_text(params, leave_out=("sign", "sign_type"))
+        signing = alipay_signing_text(params, leave_out=("sign", "sign_type"), charset=charset)
         if forged:
             other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             params["sign"] = base64.b64encode(rsa_sign(other, signing)).decode()
         else:
             params["sign"] = self.sign(signing)
-        body = urlencode(params).encode()
-        return body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+        body = urlencode(params, encoding=charset).encode("ascii")
+        return body, {"Content-Type": f"application/x-www-form-urlencoded; charset={charset}"}
 
     def pay(self, out_trade_no: str) -> int:
         trade = self.trades[out_trade_no]

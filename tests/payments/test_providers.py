@@ -175,11 +175,15 @@ class TestWeChatPayNotifications:
 
 
 class TestAlipayNotifications:
+    @pytest.mark.parametrize("charset", ["utf-8", "gbk"])
     def test_a_genuine_notification_pays_once_and_resends_are_duplicates(
-        self, alipay_order, providers
+        self, alipay_order, providers, charset
     ):
+        """In the charset the merchant's account uses: Alipay signs the bytes of that charset
+        (the subject 季度会员 differs between them) and form-encodes in it."""
         order, trade = alipay_order
-        body, headers = providers.alipay.notification(trade)
+        body, headers = providers.alipay.notification(trade, charset=charset)
+        assert f"charset={charset}".encode() in body
         first = notify("alipay", body, dict(headers))
         again = notify("alipay", body, dict(headers))
         assert (first.status_code, first.content) == (HTTPStatus.OK, b"success")
@@ -193,7 +197,8 @@ class TestAlipayNotifications:
         assert outcomes == [NotificationOutcome.PAID, NotificationOutcome.DUPLICATE]
 
     @pytest.mark.parametrize(
-        "change", ["forged signature", "tampered amount", "another app", "wrong amount"]
+        "change",
+        ["forged signature", "tampered amount", "another app", "wrong amount", "charset lie"],
     )
     def test_anything_not_genuine_or_not_ours_is_refused(self, alipay_order, providers, change):
         order, trade = alipay_order
@@ -203,7 +208,10 @@ class TestAlipayNotifications:
             "tampered amount": lambda: fake.notification(trade),
             "another app": lambda: fake.notification(trade, app_id="2021000999999999"),
             "wrong amount": lambda: fake.notification(trade, total_amount="0.01"),
+            "charset lie": lambda: fake.notification(trade, charset="gbk"),
         }[change]()
+        if change == "charset lie":  # signed over GBK bytes, then said to be UTF-8
+            body = body.replace(b"charset=gbk", b"charset=utf-8")
         if change == "tampered amount":
             body = body.replace(b"total_amount=88.00", b"total_amount=0.01")
         response = notify("alipay", body, headers)
