@@ -45,3 +45,10 @@ class NotificationInvalid(DomainError):
     """A notification whose signature holds but whose content is not ours or not sound."""
 
     message = "回调内容无效"
+
+
+class WrongProvider(Conflict):
+    """A notification about an order another provider serves (its payment method's): only the
+    order's own provider can have taken its money."""
+
+    message = "该订单不由此支付渠道收款"

@@ -49,6 +49,7 @@ REFUSAL_REASONS = {
     "NotificationInvalid": "content",
     "AmountMismatch": "amount",
     "OrderNotFound": "unknown_order",
+    "WrongProvider": "wrong_provider",
     "ValidationError": "malformed",
     "ParseError": "malformed",
 }

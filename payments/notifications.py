@@ -134,6 +134,7 @@ def notification_process(
     and raised again. The order is None for an event that concerns no order's payment.
     """
     provider = provider or provider_named(notification.provider or "contract")
+    fields = {}
     try:
         if provider is None:
             raise DomainError(f"支付渠道 {notification.provider} 未配置")
@@ -154,6 +155,7 @@ def notification_process(
                 order_number=parsed.order_number,
                 amount=parsed.amount,
                 transaction_id=parsed.transaction_id,
+                provider=provider.name,
             )
             _save_outcome(notification, outcome, "", **fields)
     except (DomainError, ValidationError, ParseError) as exc:
@@ -162,7 +164,8 @@ def notification_process(
             if isinstance(exc, DomainError)
             else json.dumps(exc.detail, ensure_ascii=False)
         )
-        _record(notification, NotificationOutcome.REFUSED, detail)
+        # Refused after parsing: linked to the order it names, for staff to find from it.
+        _record(notification, NotificationOutcome.REFUSED, detail, **fields)
         metrics.NOTIFICATIONS.labels(
             _provider_name(provider, notification), "refused", metrics.refusal_reason(exc)
         ).inc()

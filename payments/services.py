@@ -26,6 +26,7 @@ from .exceptions import (
     OrderNotPending,
     PaymentMethodUnavailable,
     PlanUnavailable,
+    WrongProvider,
 )
 from .gateways import PaymentAlreadyMade, provider_for
 from .models import GatewayResult, NotificationOutcome, OrderStatus, VipOrder, VipPlan
@@ -96,6 +97,23 @@ def _lock_order(*, order_number: str | None = None, pk: int | None = None) -> Vi
         raise OrderNotFound() from None
 
 
+def _check_provider(order: VipOrder, provider: str | None) -> None:
+    """A verdict named as coming from `provider` counts only from the provider that serves the
+    order (its payment method's, `provider_for`); None: the caller asked that provider."""
+    if provider is None:
+        return
+    serving = provider_for(order.payment_method)
+    if serving is None or serving.name != provider:
+        logger.warning(
+            "SECURITY notification from %s for order=%s user=%s, which %s serves",
+            provider,
+            order.order_number,
+            order.user_id,
+            serving.name if serving else "no provider",
+        )
+        raise WrongProvider()
+
+
 def _check_amount(order: VipOrder, amount: Decimal | None) -> None:
     if amount is not None and amount != order.amount:
         logger.warning(
@@ -110,15 +128,21 @@ def _check_amount(order: VipOrder, amount: Decimal | None) -> None:
 
 @transaction.atomic(savepoint=False)
 def order_mark_paid(
-    *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
+    *,
+    order_number: str,
+    amount: Decimal | None = None,
+    transaction_id: str = "",
+    provider: str | None = None,
 ) -> tuple[VipOrder, NotificationOutcome]:
     """Record the gateway's SUCCESS: the order becomes paid once, and the VIP is granted.
 
     A repeated notification changes nothing. A cancelled or expired order is still marked paid,
-    because the buyer's money was taken. Inside a caller's transaction it takes no savepoint
-    of its own: an error rolls the caller's transaction back too.
+    because the buyer's money was taken. `provider` names who says so, refused unless it serves
+    the order (`WrongProvider`). Inside a caller's transaction it takes no savepoint of its
+    own: an error rolls the caller's transaction back too.
     """
     order = _lock_order(order_number=order_number)
+    _check_provider(order, provider)
     _check_amount(order, amount)
     if order.status == OrderStatus.PAID:
         logger.info("payment notification repeated order=%s user=%s", order_number, order.user_id)
@@ -187,10 +211,16 @@ def _retry_grant_later(order: VipOrder) -> None:
 
 @transaction.atomic(savepoint=False)
 def order_mark_failed(
-    *, order_number: str, amount: Decimal | None = None, transaction_id: str = ""
+    *,
+    order_number: str,
+    amount: Decimal | None = None,
+    transaction_id: str = "",
+    provider: str | None = None,
 ) -> tuple[VipOrder, NotificationOutcome]:
-    """Record the gateway's FAILED: a pending order is cancelled; a payment is never undone."""
+    """Record the gateway's FAILED: a pending order is cancelled; a payment is never undone.
+    `provider` as for `order_mark_paid`."""
     order = _lock_order(order_number=order_number)
+    _check_provider(order, provider)
     _check_amount(order, amount)
     if order.status != OrderStatus.PENDING:
         logger.info(

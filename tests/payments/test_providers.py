@@ -23,6 +23,9 @@ from payments.models import (
 )
 from users.models import VipLedgerEntry
 
+from ..factories import StaffFactory
+from ..helpers import post_callback
+
 pytestmark = pytest.mark.django_db
 
 WECHAT, ALIPAY = PaymentMethod.WECHAT, PaymentMethod.ALIPAY
@@ -171,7 +174,11 @@ class TestWeChatPayNotifications:
         assert response.status_code == status
         assert response.json()["code"] == "FAIL"
         assert_unchanged(order)
-        assert PaymentNotification.objects.get().outcome == NotificationOutcome.REFUSED
+        record = PaymentNotification.objects.get()
+        assert record.outcome == NotificationOutcome.REFUSED
+        # Linked to its order whenever the order number can be read (decrypted with our key).
+        readable = change not in ("tampered ciphertext",)
+        assert record.order_number == (order.order_number if readable else "")
 
 
 class TestAlipayNotifications:
@@ -290,3 +297,57 @@ def test_a_key_file_gone_at_run_time_is_a_503_not_a_crash(api, user, plans, prov
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert "/nowhere" not in response.content.decode()  # the path stays in the log
     assert not VipOrder.objects.exists()
+
+
+class TestOnlyTheOrdersOwnProvider:
+    """The probe: a correctly signed contract callback paid an order created for Alipay."""
+
+    def test_a_signed_contract_callback_cannot_pay_an_alipay_order(
+        self, alipay_order, providers, settings
+    ):
+        settings.PAYMENT_SANDBOX, settings.PAYMENT_CALLBACK_SECRET = False, "gw-secret-123456"
+        order, _ = alipay_order
+        answer = post_callback(
+            APIClient(),
+            {"orderId": order.order_number, "status": "SUCCESS", "amount": "88.00"},
+            secret=settings.PAYMENT_CALLBACK_SECRET,
+        )
+        assert answer.status_code == HTTPStatus.CONFLICT
+        assert answer.json()["error"] == "该订单不由此支付渠道收款"
+        assert_unchanged(order)
+        record = PaymentNotification.objects.get()
+        assert (record.provider, record.verified, record.outcome) == (
+            "contract",
+            True,
+            NotificationOutcome.REFUSED,
+        )
+        assert record.order_number == order.order_number  # visible from the order
+        admin = APIClient()
+        admin.force_login(StaffFactory(is_superuser=True))
+        listed = admin.get(f"/admin/payments/paymentnotification/?q={order.order_number}")
+        assert [row.pk for row in listed.context["cl"].result_list] == [record.pk]
+
+    def test_the_sandbox_cannot_pay_a_wechat_order_but_pays_its_own(self, api, user, providers):
+        wechat, _ = TestOnlyTheOrdersOwnProvider._order(api, user, WECHAT)
+        refused = post_callback(APIClient(), {"orderId": wechat.order_number, "status": "SUCCESS"})
+        assert refused.status_code == HTTPStatus.CONFLICT
+        assert_unchanged(wechat)
+        # The bank card is served by the sandbox: its deliveries (the old front end's
+        # 模拟支付成功 too) keep working for it.
+        card, _ = TestOnlyTheOrdersOwnProvider._order(api, user, PaymentMethod.BANK_CARD)
+        paid = post_callback(APIClient(), {"orderId": card.order_number, "status": "SUCCESS"})
+        assert paid.json() == {"orderId": card.order_number, "status": OrderStatus.PAID}
+
+    def test_wechat_cannot_pay_an_alipay_order(self, alipay_order, providers):
+        order, trade = alipay_order
+        trade.provider = "wechat"
+        body, headers = providers.wechat.notification(trade)
+        answer = notify("wechat", body, headers)
+        assert answer.status_code == HTTPStatus.CONFLICT
+        assert_unchanged(order)
+        assert PaymentNotification.objects.get().order_number == order.order_number
+
+    @staticmethod
+    def _order(client, user, method):
+        body = buy(client, user, method).json()
+        return VipOrder.objects.get(order_number=body["orderId"]), body
