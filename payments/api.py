@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -30,7 +30,7 @@ from vipplatform.permissions import (
 )
 from vipplatform.throttling import OrderCreateThrottle, RefusedNotificationThrottle
 
-from . import notifications, selectors, services
+from . import links, notifications, selectors, services
 from .exceptions import OrderNotFound
 from .gateways import callback_provider
 from .qrcode import qr_code_svg
@@ -134,13 +134,16 @@ class PlansView(APIView):
 
 class QrCodeView(APIView):
     """订单的支付二维码（SVG 图片，可直接放进 `<img src>`），编码的是支付链接。
-    公开：订单号不可猜测，图片里只有付款链接。"""
+    须带下单时返回的 `qrCodeUrl` 中的令牌 `t`（扫码即可付款，不需登录），或以下单用户
+    （或有“查看VIP订单”权限的管理员）身份登录；只知道订单号得到 404。"""
 
-    authentication_classes = []
     permission_classes = [AllowAny]
 
     @extend_schema(
         summary="支付二维码图片",
+        parameters=[
+            OpenApiParameter(links.TOKEN_PARAMETER, str, description="订单链接令牌（见 qrCodeUrl）")
+        ],
         responses={
             (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.BINARY, description="SVG"),
             **_errors(404),
@@ -148,9 +151,15 @@ class QrCodeView(APIView):
     )
     def get(self, request, order_number: str):
         order = selectors.order_get(order_number=order_number)
+        if not (
+            links.holds_token(request, order.order_number)
+            or order.user_id == request.user.pk
+            or has_staff_right(request.user, VIEW_ORDERS)
+        ):
+            raise OrderNotFound()  # as a missing one: a 403 would tell which exist
         svg = qr_code_svg(order.payment_code or callback_provider().create_payment(order))
         response = HttpResponse(svg, content_type="image/svg+xml")
-        patch_cache_control(response, public=True, max_age=3600)
+        patch_cache_control(response, private=True, max_age=3600)
         return response
 
 

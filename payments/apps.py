@@ -14,10 +14,7 @@ class PaymentsConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the deploy check)
 
         if settings.PAYMENT_SANDBOX and not settings.DEBUG:
-            logger.warning(
-                "Payment sandbox mode with DEBUG off: gateway callbacks are not verified. "
-                "Set PAYMENT_CALLBACK_SECRET and PAYMENT_SANDBOX=false in production."
-            )
+            logger.warning("%s", sandbox_warning())
         elif not settings.PAYMENT_CALLBACK_SECRET and not settings.PAYMENT_SANDBOX:
             from .gateways import available_methods
 
@@ -26,3 +23,15 @@ class PaymentsConfig(AppConfig):
                     "No payment provider is configured (WECHATPAY_*, ALIPAY_*, or "
                     "PAYMENT_CALLBACK_SECRET): no order can be made."
                 )
+
+
+def sandbox_warning() -> str:
+    """What sandbox mode with DEBUG off means, as it is configured."""
+    if settings.PAYMENT_CALLBACK_SECRET:
+        verified = "gateway callbacks are verified (PAYMENT_CALLBACK_SECRET is set)"
+    else:
+        verified = "gateway callbacks are NOT verified (no PAYMENT_CALLBACK_SECRET)"
+    return (
+        f"Payment sandbox mode with DEBUG off: {verified}, but the sandbox checkout can mark "
+        "orders paid without any payment. Set PAYMENT_SANDBOX=false in production."
+    )

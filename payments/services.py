@@ -12,13 +12,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
-from vipplatform.links import site_url
 from vipplatform.readcache import order_changed
 
-from . import metrics, selectors
+from . import links, metrics, selectors
 from .exceptions import (
     AmountMismatch,
     GatewayUnavailable,
@@ -72,7 +70,7 @@ def order_create(
         create_time=now,
         expire_time=now + settings.PAYMENT_DEADLINE,
     )
-    order.qr_code_url = site_url(reverse("payments:qrcode", args=[order.order_number]))
+    order.qr_code_url = links.qr_code_url(order.order_number)
     order.payment_code = provider.create_payment(order)
     order.save()
     metrics.ORDERS_CREATED.labels(plan=plan.pk, payment_method=payment_method).inc()

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ParseError, ValidationError
@@ -22,7 +23,7 @@ from vipplatform.links import site_url
 from vipplatform.throttling import RefusedNotificationThrottle
 from vipplatform.views import json_error
 
-from . import notifications, selectors
+from . import links, notifications, selectors
 from .exceptions import OrderNotFound
 from .gateways import available_methods, provider_for, provider_named
 from .gateways.sandbox import SandboxProvider
@@ -60,6 +61,7 @@ PAGE_TEXT = {
 
 @require_GET
 @login_required
+@never_cache  # the member's orders and membership (Cache-Control: private, no-store)
 def vip_page(request):
     user = request.user
     context = {
@@ -86,24 +88,37 @@ def vip_page(request):
     return render(request, "payments/vip.html", context)
 
 
-@require_GET
-def sandbox_checkout(request, order_number: str) -> HttpResponse:
-    """What a payer's phone shows in sandbox mode; absent (404) otherwise."""
-    _require_sandbox()
+def _require_payer(request, order_number: str):
+    """The order, for whoever holds its QR code (the link's token) or is its buyer; a 404,
+    as for a missing order, to anyone who only knows its number."""
     order = _order_or_404(order_number)
-    return render(
-        request,
-        "payments/checkout.html",
-        {"order": order, "simulate_url": reverse("sandbox-pay", args=[order.order_number])},
-    )
+    if not (links.holds_token(request, order.order_number) or order.user_id == request.user.pk):
+        raise Http404("订单不存在")
+    return order
+
+
+@require_GET
+@never_cache  # an order's details (Cache-Control: private, no-store)
+def sandbox_checkout(request, order_number: str) -> HttpResponse:
+    """What a payer's phone shows in sandbox mode (the QR code's link, with its token); absent
+    (404) otherwise."""
+    _require_sandbox()
+    order = _require_payer(request, order_number)
+    simulate = links.with_token(reverse("sandbox-pay", args=[order.order_number]), order_number)
+    return render(request, "payments/checkout.html", {"order": order, "simulate_url": simulate})
 
 
 @require_POST
 def sandbox_pay(request, order_number: str) -> JsonResponse:
     """A payer presses 「模拟支付成功」 or 「模拟支付失败」: the sandbox gateway books it and
-    notifies our callback, as a real gateway would. CSRF-protected; no login needed, like the
-    payer's phone."""
+    notifies our callback, as a real gateway would. CSRF-protected; for the holder of the QR
+    code's link (no login needed, like the payer's phone) or the logged-in buyer (the VIP
+    page's buttons)."""
     _require_sandbox()
+    try:
+        _require_payer(request, order_number)
+    except Http404:
+        return json_error(request, HTTPStatus.NOT_FOUND, "订单不存在")
     try:
         result = json.loads(request.body or b"{}").get("status")
     except (ValueError, AttributeError):

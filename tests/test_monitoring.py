@@ -48,10 +48,17 @@ class TestAccess:
         wrong = {"Authorization": "Bearer guess"}
         assert Client().get("/metrics", headers=wrong).status_code == HTTPStatus.NOT_FOUND
 
-    def test_through_the_reverse_proxy_only_the_token_opens_it(self, settings):
+    @pytest.mark.parametrize(
+        "forwarded",
+        [
+            {"X-Forwarded-For": "198.51.100.7"},
+            {"X-Real-IP": "198.51.100.7"},  # the probe: nginx's proxy_set_header X-Real-IP
+            {"Forwarded": "for=198.51.100.7;proto=https"},  # the probe: RFC 7239
+        ],
+    )
+    def test_through_the_reverse_proxy_only_the_token_opens_it(self, settings, forwarded):
         # nginx on the same host connects from 127.0.0.1 for every client it forwards.
         settings.METRICS_TOKEN = "s3cret-scrape-token"
-        forwarded = {"X-Forwarded-For": "198.51.100.7"}
         assert Client().get("/metrics", headers=forwarded).status_code == HTTPStatus.NOT_FOUND
         samples = scrape(Authorization="Bearer s3cret-scrape-token", **forwarded)
         assert value(samples, "vip_database_up") == 1

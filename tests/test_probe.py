@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments import services
+from payments import links, services
 from payments.gateways import PaymentReport
 from payments.gateways import contract as gateway
 from payments.gateways.sandbox import SandboxProvider
@@ -150,7 +150,9 @@ def test_the_host_header_decides_neither_links_nor_deliveries(
     order = created.json()["orderId"]
     with django_capture_on_commit_callbacks(execute=True):
         Client(HTTP_HOST="127.0.0.1:8699").post(
-            f"/pay/{order}/simulate", {"status": "SUCCESS"}, content_type="application/json"
+            links.with_token(f"/pay/{order}/simulate", order),
+            {"status": "SUCCESS"},
+            content_type="application/json",
         )
     assert delivered == ["https://vip.example.com/api/payment/callback"]
 
@@ -200,8 +202,8 @@ def test_personal_api_answers_are_not_stored_by_caches(api, user, plans):
     order = VipOrderFactory(user=user)
     for path in ("/api/users/current", f"/api/payment/status/{order.order_number}"):
         assert "no-store" in api.get(path)["Cache-Control"]
-    qr = api.get(f"/api/payment/qrcode/{order.order_number}.svg")
-    assert "public" in qr["Cache-Control"]  # the image is public on purpose
+    qr = api.get(f"/api/payment/qrcode/{order.order_number}.svg")  # the buyer's own
+    assert "private" in qr["Cache-Control"]  # cached by the buyer's browser only
 
 
 def test_pages_carry_a_content_security_policy(client):

@@ -57,6 +57,15 @@ def test_sandbox_mode_in_production_fails_the_deploy_checks_and_warns(tmp_path):
     assert "payments.E001" in result.stderr
     assert "payments.E002" in result.stderr
     assert "sandbox" in result.stderr.lower()  # the warning logged at start
+    assert "callbacks are NOT verified (no PAYMENT_CALLBACK_SECRET)" in result.stderr
+
+
+def test_the_sandbox_warning_says_callbacks_are_verified_when_they_are(tmp_path):
+    """The probe: it warned "not verified" with PAYMENT_CALLBACK_SECRET set."""
+    env = production_env(tmp_path, PAYMENT_SANDBOX="true")  # the secret stays set
+    result = manage(env, "check")
+    assert "gateway callbacks are verified (PAYMENT_CALLBACK_SECRET is set)" in result.stderr
+    assert "NOT verified" not in result.stderr
 
 
 @pytest.mark.parametrize("key", ["", "django-insecure-local-development-only"])

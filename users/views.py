@@ -5,6 +5,7 @@ import math
 from django.conf import settings
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 
 from vipplatform.throttling import RegistrationThrottle
 
@@ -13,6 +14,7 @@ from .exceptions import EmailTaken, UsernameTaken
 from .forms import RegisterForm
 
 
+@never_cache  # the form echoes what was typed
 def register(request):
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)

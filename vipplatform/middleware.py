@@ -40,16 +40,19 @@ class DatabaseUnavailableMiddleware:
 
 
 class PrivateApiAnswersMiddleware:
-    """API answers carry personal data (orders, profiles): no cache along the way may keep
-    them (`Cache-Control: no-store`). An answer that set its own caching (the public QR code
-    image) keeps it."""
+    """API answers carry personal data (orders, profiles), and so does every page a logged-in
+    user is shown: no cache along the way may keep them (`Cache-Control: private, no-store`).
+    An answer that set its own caching (the QR code image) keeps it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if is_api_path(request.path) and not response.has_header("Cache-Control"):
+        if response.has_header("Cache-Control"):
+            return response
+        user = getattr(request, "user", None)
+        if is_api_path(request.path) or (user is not None and user.is_authenticated):
             add_never_cache_headers(response)
         return response
 

@@ -83,14 +83,27 @@ class DatabaseCollector:
         return [members, failing, interval, success, duration, scraped]
 
 
+# Any of these marks a request as forwarded by a proxy (nginx's X-Real-IP, RFC 7239's
+# Forwarded, the common X-Forwarded-For and its companions).
+FORWARDING_HEADERS = (
+    "X-Forwarded-For",
+    "X-Real-IP",
+    "Forwarded",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Client-IP",
+    "True-Client-IP",
+)
+
+
 def _allowed(request) -> bool:
     token = settings.METRICS_TOKEN
     given = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return True
-    if "X-Forwarded-For" in request.headers:
-        # Through the reverse proxy, whose own address (often 127.0.0.1) says nothing of the
-        # client's: only the token opens it.
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        # Through a reverse proxy, whose own address (often 127.0.0.1) says nothing of the
+        # client's, whichever of these it sets: only the token opens it.
         return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))

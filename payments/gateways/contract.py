@@ -14,12 +14,10 @@ import time
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from django.urls import reverse
 from rest_framework.exceptions import ParseError
 
-from vipplatform.links import site_url
-
 from ..exceptions import InvalidSignature
+from ..links import checkout_url
 from ..models import VipOrder
 from .base import Notification, PaymentReport, Provider
 
@@ -46,7 +44,7 @@ class ContractProvider(Provider):
     name = "contract"
 
     def create_payment(self, order: VipOrder) -> str:
-        return site_url(reverse("sandbox-checkout", args=[order.order_number]))
+        return checkout_url(order.order_number)
 
     @property
     def checks_signatures(self) -> bool:

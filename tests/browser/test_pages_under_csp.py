@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from payments import links
 from payments.models import NotificationOutcome, OrderStatus, PaymentNotification, VipOrder
 from users.models import MembershipSnapshot
 from vipplatform.jobs import JOBS
@@ -34,7 +35,8 @@ def csp_violations(page):
 
 def test_the_sandbox_checkout_pays_under_the_policy(page, live_server, csp_violations, screenshot):
     order = VipOrderFactory(plan=VipPlanFactory(id=2))
-    response = page.goto(f"{live_server.url}/pay/{order.order_number}/")
+    path = links.with_token(f"/pay/{order.order_number}/", order.order_number)
+    response = page.goto(f"{live_server.url}{path}")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     page.get_by_role("button", name="模拟支付成功").click()
     expect(page.locator("#result")).to_have_text("支付成功，请回到电脑查看")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from payments import links
 from payments.models import OrderStatus, VipOrder
 from users.models import User, VipChangeKind, VipLedgerEntry
 
@@ -70,7 +71,10 @@ def test_a_new_user_buys_a_month_and_becomes_vip_for_30_days(plans):
 
 def test_order_response_carries_a_real_qr_code_of_the_payment_link(api, user, plans):
     body = buy(api, user).json()
-    assert body["qrCodeUrl"] == (f"http://testserver/api/payment/qrcode/{body['orderId']}.svg")
+    number = body["orderId"]
+    assert body["qrCodeUrl"] == links.with_token(
+        f"http://testserver/api/payment/qrcode/{number}.svg", number
+    )
     assert len(body["orderId"]) <= 32
     deadline = parse_datetime(body["expireTime"])
     assert timedelta(minutes=29) < deadline - timezone.now() <= timedelta(minutes=30)
@@ -78,7 +82,7 @@ def test_order_response_carries_a_real_qr_code_of_the_payment_link(api, user, pl
     image = APIClient().get(body["qrCodeUrl"])
     assert image.status_code == HTTPStatus.OK
     assert image["Content-Type"] == "image/svg+xml"
-    link = f"http://testserver/pay/{body['orderId']}/"
+    link = links.with_token(f"http://testserver/pay/{number}/", number)
     expected = segno.make(link, error="m")
     assert image.content.startswith(b"<svg")
     # The image's modules are those of the link's QR code: the same path data.

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments import services
+from payments import links, services
 from payments.gateways.sandbox import SandboxProvider
 from payments.models import NotificationOutcome, OrderStatus, PaymentNotification, SandboxPayment
 from users.models import VipLedgerEntry
@@ -223,7 +223,7 @@ def test_the_sandbox_delivers_a_signed_notification_over_http(live_server, setti
     order = VipOrderFactory()
 
     response = Client().post(
-        f"/pay/{order.order_number}/simulate",
+        links.with_token(f"/pay/{order.order_number}/simulate", order.order_number),
         {"status": "SUCCESS"},
         content_type="application/json",
     )

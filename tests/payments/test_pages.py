@@ -8,12 +8,14 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from payments import links
 from payments.gateways.sandbox import deliver
 from payments.models import OrderStatus, SandboxPayment
 from users.models import User
 
-from ..factories import PASSWORD, VipOrderFactory
+from ..factories import PASSWORD, UserFactory, VipOrderFactory
 from ..helpers import requires_mariadb
 
 pytestmark = pytest.mark.django_db
@@ -139,19 +141,70 @@ def test_the_page_costs_a_fixed_number_of_queries(browser, user, plans, django_a
         browser.get("/vip/")
 
 
+def checkout_path(order) -> str:
+    """The path the order's QR code opens (with its token)."""
+    return links.with_token(f"/pay/{order.order_number}/", order.order_number)
+
+
+def simulate_path(order) -> str:
+    return links.with_token(f"/pay/{order.order_number}/simulate", order.order_number)
+
+
 def test_the_sandbox_checkout_shows_the_amount(plans):
     order = VipOrderFactory()
-    page = Client().get(f"/pay/{order.order_number}/").content.decode()
+    response = Client().get(checkout_path(order))
+    page = response.content.decode()
     assert "¥29.90" in page
     assert "模拟支付成功" in page
+    assert simulate_path(order).replace("&", "&amp;") in page or simulate_path(order) in page
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_knowing_an_order_number_is_not_enough_to_pay_or_fail_it(plans, user, client_for):
+    """The probe: `GET /pay/<order>/` for a CSRF token, then `POST /pay/<order>/simulate`
+    paid or failed other users' orders."""
+    order = VipOrderFactory(user=user)
+    stranger = Client()
+    assert stranger.get(f"/pay/{order.order_number}/").status_code == HTTPStatus.NOT_FOUND
+    wrong = f"/pay/{order.order_number}/?t={'0' * 32}"
+    assert stranger.get(wrong).status_code == HTTPStatus.NOT_FOUND
+    for path in (f"/pay/{order.order_number}/simulate", wrong.replace("/?", "/simulate?")):
+        answer = stranger.post(path, {"status": "FAILED"}, content_type="application/json")
+        assert answer.status_code == HTTPStatus.NOT_FOUND
+        assert answer.json()["error"] == "订单不存在"
+    # Another logged-in member is a stranger too.
+    other = client_for(UserFactory())
+    assert (
+        other.post(
+            f"/pay/{order.order_number}/simulate", {"status": "FAILED"}, format="json"
+        ).status_code
+        == HTTPStatus.NOT_FOUND
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert not SandboxPayment.objects.exists()
+    # The QR code image needs the token too (it holds the link).
+    image = f"/api/payment/qrcode/{order.order_number}.svg"
+    assert APIClient().get(image).status_code == HTTPStatus.NOT_FOUND
+    assert APIClient().get(links.with_token(image, order.order_number)).status_code == 200
+    # The buyer's own VIP page presses the same buttons without the token.
+    own = client_for(user).post(
+        f"/pay/{order.order_number}/simulate", {"status": "FAILED"}, format="json"
+    )
+    assert own.json() == {"orderId": order.order_number, "status": "FAILED"}
+
+
+def test_the_vip_page_is_never_cached(api, plans):
+    control = api.get("/vip/")["Cache-Control"]
+    assert "private" in control and "no-store" in control
 
 
 def test_the_sandbox_checkout_and_buttons_are_404_in_signed_mode(plans, signed):
     order = VipOrderFactory()
     client = Client()
-    assert client.get(f"/pay/{order.order_number}/").status_code == HTTPStatus.NOT_FOUND
+    assert client.get(checkout_path(order)).status_code == HTTPStatus.NOT_FOUND
     response = client.post(
-        f"/pay/{order.order_number}/simulate",
+        simulate_path(order),
         {"status": "SUCCESS"},
         content_type="application/json",
     )
@@ -163,14 +216,14 @@ def test_the_sandbox_buttons_need_the_csrf_token(plans):
     order = VipOrderFactory()
     client = Client(enforce_csrf_checks=True)
     response = client.post(
-        f"/pay/{order.order_number}/simulate",
+        simulate_path(order),
         {"status": "SUCCESS"},
         content_type="application/json",
     )
     assert response.status_code == HTTPStatus.FORBIDDEN
-    token = client.get(f"/pay/{order.order_number}/").cookies["XSRF-TOKEN"].value
+    token = client.get(checkout_path(order)).cookies["XSRF-TOKEN"].value
     response = client.post(
-        f"/pay/{order.order_number}/simulate",
+        simulate_path(order),
         {"status": "SUCCESS"},
         content_type="application/json",
         headers={"X-XSRF-TOKEN": token},
@@ -189,7 +242,7 @@ def test_pressing_pay_books_the_payment_and_delivers_it_after_commit(
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = Client().post(
-            f"/pay/{order.order_number}/simulate",
+            simulate_path(order),
             {"status": "SUCCESS"},
             content_type="application/json",
         )
@@ -202,7 +255,7 @@ def test_pressing_pay_books_the_payment_and_delivers_it_after_commit(
 def test_a_closed_order_cannot_be_paid_in_the_sandbox(plans):
     order = VipOrderFactory(status=OrderStatus.CANCELLED)
     response = Client().post(
-        f"/pay/{order.order_number}/simulate",
+        simulate_path(order),
         {"status": "SUCCESS"},
         content_type="application/json",
     )
@@ -213,9 +266,7 @@ def test_a_closed_order_cannot_be_paid_in_the_sandbox(plans):
 @pytest.mark.parametrize("body", [b"", b"[]", b'{"status": "MAYBE"}', b"{oops"])
 def test_bad_sandbox_presses_are_400(plans, body):
     order = VipOrderFactory()
-    response = Client().post(
-        f"/pay/{order.order_number}/simulate", body, content_type="application/json"
-    )
+    response = Client().post(simulate_path(order), body, content_type="application/json")
     assert response.status_code == HTTPStatus.BAD_REQUEST
 
 
