@@ -184,6 +184,8 @@ class VipOrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="创建时间", ordering="create_time")
     def created(self, order: VipOrder) -> str:
+        if order.create_time is None:  # some of the site's old orders did not record it
+            return "未知"
         return f"{timezone.localtime(order.create_time):%Y-%m-%d %H:%M}"
 
     @admin.display(description="VIP已开通", boolean=True)

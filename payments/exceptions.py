@@ -10,6 +10,13 @@ class PlanUnavailable(DomainError):
     field = "plan_id"
 
 
+class MemberWithoutEnd(Conflict):
+    """The buyer's membership has no end (the old site's `is_vip = 1` without an expiry): a
+    plan's days would add nothing to it."""
+
+    message = "您已是长期会员（无到期时间），无需购买"
+
+
 class AmountMismatch(DomainError):
     message = "支付金额与订单金额不符"
     field = "amount"

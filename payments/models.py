@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from vipplatform.db import UnsignedAutoField
@@ -40,8 +41,12 @@ class GatewayResult(models.TextChoices):
 
 def effective_status(status: int, expire_time, *, now=None) -> int:
     """The status as users see it: a pending order past its deadline is expired, whether or
-    not the expiry job has marked it yet (`status_seen_as` is the same rule for queries)."""
-    if status == OrderStatus.PENDING and expire_time <= (now or timezone.now()):
+    not the expiry job has marked it yet, and so is one whose deadline is unknown (some of
+    the site's old orders recorded none): it is never open for payment again
+    (`status_seen_as` is the same rule for queries)."""
+    if status == OrderStatus.PENDING and (
+        expire_time is None or expire_time <= (now or timezone.now())
+    ):
         return OrderStatus.EXPIRED
     return status
 
@@ -84,8 +89,12 @@ def status_seen_as(code: int, *, now) -> Q:
     if code == OrderStatus.PENDING:
         return Q(status=OrderStatus.PENDING, expire_time__gt=now)
     if code == OrderStatus.EXPIRED:
-        return Q(status=OrderStatus.EXPIRED) | Q(status=OrderStatus.PENDING, expire_time__lte=now)
+        return Q(status=OrderStatus.EXPIRED) | _pending_past_deadline(now)
     return Q(status=code)
+
+
+def _pending_past_deadline(now) -> Q:
+    return Q(status=OrderStatus.PENDING) & (Q(expire_time__lte=now) | Q(expire_time__isnull=True))
 
 
 class VipOrderQuerySet(models.QuerySet):
@@ -94,8 +103,8 @@ class VipOrderQuerySet(models.QuerySet):
         return self.filter(status_seen_as(code, now=now or timezone.now()))
 
     def overdue(self, *, now=None):
-        """Pending orders whose payment deadline has passed."""
-        return self.filter(status=OrderStatus.PENDING, expire_time__lte=now or timezone.now())
+        """Pending orders whose payment deadline has passed (or is unknown)."""
+        return self.filter(_pending_past_deadline(now or timezone.now()))
 
 
 class VipOrder(models.Model):
@@ -106,38 +115,52 @@ class VipOrder(models.Model):
     plan never alters an order: the payment grants the days that were bought, and a list of
     orders needs no join (a join with the three-row plan table makes MariaDB sort the whole
     order table before a LIMIT). `expire_time` is the payment deadline, not the membership's end.
+
+    The site's other programs (the old payment service during a switch-over) insert orders with
+    their own SQL: every column has a database default meaning "not set" (`plan_name` '' and
+    `plan_days` 0: then the plan's own, see `days_bought`), and the times may be NULL, as on
+    the site's table, when they are not known.
     """
 
+    # (The keys' comments, 订单ID and 用户ID, stay on a taken-over table: keys are not
+    # altered for a comment.)
     id = UnsignedAutoField(primary_key=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vip_orders"
     )
     # 30 characters for the platform's orders; the site's old ones have 16 hex digits.
-    order_number = models.CharField("订单号", max_length=50, unique=True, default=new_order_number)
+    order_number = models.CharField(
+        "订单号", max_length=50, unique=True, default=new_order_number, db_comment="订单号"
+    )
     plan = models.ForeignKey(
         VipPlan, on_delete=models.PROTECT, db_column="vip_type", verbose_name="套餐"
     )
-    plan_name = models.CharField("套餐名称", max_length=50)
-    plan_days = models.PositiveIntegerField("套餐天数")
+    plan_name = models.CharField("套餐名称", max_length=50, db_default="")
+    plan_days = models.PositiveIntegerField("套餐天数", db_default=0)
     amount = models.DecimalField("金额", max_digits=10, decimal_places=2)
     # Null only on some of the site's old orders, which did not record it.
     payment_method = models.IntegerField("支付方式", choices=PaymentMethod.choices, null=True)
-    status = models.IntegerField("状态", choices=OrderStatus.choices, default=OrderStatus.PENDING)
-    create_time = models.DateTimeField("创建时间", default=timezone.now)
-    pay_time = models.DateTimeField("支付时间", null=True, blank=True)
-    expire_time = models.DateTimeField("支付截止时间")
-    qr_code_url = models.CharField("二维码地址", max_length=255, blank=True)
+    status = models.IntegerField(
+        "状态", choices=OrderStatus.choices, default=OrderStatus.PENDING, db_default=0
+    )
+    create_time = models.DateTimeField(
+        "创建时间", null=True, default=timezone.now, db_default=Now(), db_comment="创建时间"
+    )
+    pay_time = models.DateTimeField("支付时间", null=True, blank=True, db_comment="支付时间")
+    expire_time = models.DateTimeField("支付截止时间", null=True, db_comment="过期时间")
+    qr_code_url = models.CharField("二维码地址", max_length=255, blank=True, db_default="")
     # What the QR code encodes: the provider's code (weixin://..., https://qr.alipay.com/...)
     # or the sandbox's checkout page. Empty on the old services' orders.
     payment_code = models.CharField("支付码", max_length=255, blank=True, default="", db_default="")
-    transaction_id = models.CharField("网关交易号", max_length=64, blank=True)
+    transaction_id = models.CharField("网关交易号", max_length=64, blank=True, db_default="")
     grant_failed_at = models.DateTimeField("VIP开通失败时间", null=True, blank=True)
-    grant_error = models.TextField("VIP开通失败原因", blank=True)
+    grant_error = models.TextField("VIP开通失败原因", blank=True, db_default="")
 
     objects = VipOrderQuerySet.as_manager()
 
     class Meta:
         db_table = "vip_order"
+        db_table_comment = "会员订单表"
         verbose_name = "VIP订单"
         verbose_name_plural = "VIP订单"
         indexes = [
@@ -155,6 +178,16 @@ class VipOrder(models.Model):
 
     def effective_status(self, *, now=None) -> int:
         return effective_status(self.status, self.expire_time, now=now)
+
+    @property
+    def days_bought(self) -> int:
+        """The days this order grants: as bought, or the plan's for an order another program
+        inserted without them (`plan_days` 0)."""
+        return self.plan_days or self.plan.days
+
+    @property
+    def plan_label(self) -> str:
+        return self.plan_name or self.plan.name
 
     def get_effective_status_display(self, *, now=None) -> str:
         return OrderStatus(self.effective_status(now=now)).label

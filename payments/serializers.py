@@ -110,16 +110,19 @@ class OrderResponse(FlatSerializer):
     userId = serializers.IntegerField(source="user_id")
     orderNumber = serializers.CharField(source="order_number")
     vipType = serializers.IntegerField(source="plan_id")
-    vipTypeName = serializers.CharField(source="plan_name")
+    # The plan's name as bought; the plan's own for an order another program inserted
+    # without one (a query for that row only).
+    vipTypeName = serializers.CharField(source="plan_label")
     amount = serializers.DecimalField(label="金额", max_digits=10, decimal_places=2)
     paymentMethod = serializers.IntegerField(source="payment_method", allow_null=True)
     # Method fields, not callable sources: DRF inspects a callable's signature on every call.
     paymentMethodName = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
     statusName = serializers.SerializerMethodField()
-    createTime = serializers.DateTimeField(source="create_time")
+    # Null only on some of the site's old orders, which did not record them.
+    createTime = serializers.DateTimeField(source="create_time", allow_null=True)
     payTime = serializers.DateTimeField(source="pay_time", allow_null=True)
-    expireTime = serializers.DateTimeField(source="expire_time")
+    expireTime = serializers.DateTimeField(source="expire_time", allow_null=True)
     qrCodeUrl = serializers.CharField(source="qr_code_url")
 
     def get_status(self, order: VipOrder) -> int:

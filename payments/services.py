@@ -20,6 +20,7 @@ from . import links, metrics, selectors
 from .exceptions import (
     AmountMismatch,
     GatewayUnavailable,
+    MemberWithoutEnd,
     OrderNotFound,
     OrderNotPending,
     PaymentMethodUnavailable,
@@ -50,6 +51,8 @@ def order_create(
     order we then fail to insert lapses there unpaid. The QR code's link is absolute on the
     configured public origin (`SITE_URL`), never on the request's Host.
     """
+    if getattr(user, "vip_without_end", False):
+        raise MemberWithoutEnd()
     plan = VipPlan.objects.filter(pk=plan_id, is_active=True).first()
     if plan is None:
         raise PlanUnavailable()

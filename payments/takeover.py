@@ -6,41 +6,39 @@ Every row and id stays; the old 16-hex order numbers stay valid; the columns the
 get values that keep old orders readable (a pending order past its deadline reads expired).
 """
 
-from datetime import timedelta
-
 from django.db.models import Max
-from django.utils import timezone
 
-from vipplatform.db import add_missing_fields, has_constraint
+from vipplatform.db import SITE_COLUMNS, add_missing_fields, has_constraint
 
 # The old service wrote no deadline on some orders; it gave payers 30 minutes.
-OLD_DEADLINE = timedelta(minutes=30)
+OLD_DEADLINE_MINUTES = 30
 FOREIGN_KEY = "vip_order_vip_type_fk_vip_plan_id"
 
 
 def take_over_order_table(schema_editor, to_state) -> None:
     VipOrder = to_state.apps.get_model("payments", "VipOrder")
-    now = schema_editor.connection.ops.adapt_datetimefield_value(timezone.now())
+    # A missing time is filled only from the order's own times, never with the takeover's
+    # moment: an old order whose times are unknown keeps them unknown, and a pending one
+    # without a deadline reads as expired (`models.effective_status`), never open again.
     schema_editor.execute(
         "UPDATE `vip_order` SET status = COALESCE(status, 0), "
-        "create_time = COALESCE(create_time, pay_time, %s), "
+        "create_time = COALESCE(create_time, pay_time, expire_time - INTERVAL %s MINUTE), "
         "qr_code_url = COALESCE(qr_code_url, '')",
-        [now],
+        [OLD_DEADLINE_MINUTES],
     )
     schema_editor.execute(
         "UPDATE `vip_order` SET expire_time = create_time + INTERVAL %s MINUTE "
-        "WHERE expire_time IS NULL",
-        [int(OLD_DEADLINE.total_seconds() // 60)],
+        "WHERE expire_time IS NULL AND create_time IS NOT NULL",
+        [OLD_DEADLINE_MINUTES],
     )
     schema_editor.execute(
         "ALTER TABLE `vip_order` "
         "MODIFY `amount` decimal(10, 2) NOT NULL, "
         "MODIFY `payment_method` integer NULL, "
-        "MODIFY `status` integer NOT NULL, "
-        "MODIFY `create_time` datetime(6) NOT NULL, "
-        "MODIFY `pay_time` datetime(6) NULL, "
-        "MODIFY `expire_time` datetime(6) NOT NULL, "
-        "MODIFY `qr_code_url` varchar(255) NOT NULL"
+        "MODIFY `status` integer NOT NULL DEFAULT 0, "
+        "MODIFY `pay_time` datetime(6) NULL COMMENT '支付时间', "
+        "MODIFY `qr_code_url` varchar(255) NOT NULL DEFAULT '', "
+        + ", ".join(f"MODIFY {column}" for column in SITE_COLUMNS["vip_order"])
     )
     add_missing_fields(
         schema_editor, VipOrder, ["transaction_id", "grant_failed_at", "grant_error"]

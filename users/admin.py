@@ -18,7 +18,7 @@ from vipplatform.admin import CappedCountPaginator
 from vipplatform.exceptions import DomainError
 
 from . import services
-from .models import MemberEmail, User, VipLedgerEntry, vip_active_q
+from .models import MemberEmail, User, VipLedgerEntry, vip_active_q, vip_without_end_q
 
 
 class VipStateFilter(admin.SimpleListFilter):
@@ -26,7 +26,12 @@ class VipStateFilter(admin.SimpleListFilter):
     parameter_name = "vip"
 
     def lookups(self, request, model_admin):
-        return [("active", "有效"), ("expired", "已过期"), ("never", "无")]
+        return [
+            ("active", "有效"),
+            ("no_end", "长期（无到期时间）"),
+            ("expired", "已过期"),
+            ("never", "无"),
+        ]
 
     def queryset(self, request, queryset):
         active = vip_active_q(now=timezone.now())
@@ -34,8 +39,10 @@ class VipStateFilter(admin.SimpleListFilter):
             return queryset.filter(active)
         if self.value() == "expired":
             return queryset.filter(vip_expire_time__isnull=False).exclude(active)
+        if self.value() == "no_end":
+            return queryset.filter(vip_without_end_q())
         if self.value() == "never":
-            return queryset.filter(vip_expire_time__isnull=True)
+            return queryset.filter(vip_expire_time__isnull=True, is_vip=False)
         return queryset
 
 
@@ -114,7 +121,7 @@ class RevokeVipForm(forms.Form):
 class UserAdmin(DjangoUserAdmin):
     form = AdminUserChangeForm
     add_form = AdminUserCreationForm
-    list_display = ["username", "email", "vip", "vip_expire_time", "last_login", "is_staff"]
+    list_display = ["username", "email", "vip", "vip_until", "last_login", "is_staff"]
     list_display_links = ["username"]
     list_filter = [VipStateFilter, "is_staff", "is_superuser", "user_status"]
     search_fields = ["username", "email", "phone"]
@@ -147,6 +154,12 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description="VIP", boolean=True)
     def vip(self, user: User) -> bool:
         return user.vip_active()
+
+    @admin.display(description="VIP到期时间", ordering="vip_expire_time")
+    def vip_until(self, user: User) -> str:
+        if user.vip_without_end:
+            return "长期（无到期时间）"
+        return _when(user.vip_expire_time) if user.vip_expire_time else "-"
 
     def _vip_action(self, request, queryset, *, form_class, title: str, after, apply):
         """An action in three steps: the form (admin layout, errors shown with the input
@@ -252,6 +265,8 @@ def _shortens(user: User, new, now) -> bool:
     """Whether the change ends a membership in force earlier than it would have ended."""
     if not user.vip_active(now=now):
         return False
+    if user.vip_expire_time is None:  # a membership without an end: any end shortens it
+        return True
     return new is None or new < user.vip_expire_time
 
 
@@ -311,6 +326,8 @@ class VipLedgerEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="用户", ordering="user__username")
     def user_link(self, entry: VipLedgerEntry):
+        if entry.user_id is None:
+            return "（已删除）"
         url = reverse("admin:users_user_change", args=[entry.user_id])
         return format_html('<a href="{}">{}</a>', url, entry.user.username)
 

@@ -1,9 +1,12 @@
 from django.conf import settings
+from django.contrib.auth.hashers import get_hashers, identify_hasher
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from vipplatform.db import IntegerBooleanField, UnsignedAutoField
 
@@ -16,17 +19,50 @@ class UserStatus(models.IntegerChoices):
 
 
 def vip_active_q(*, now) -> Q:
-    """Members in force: the flag and an expiry still ahead (`User.vip_active` for one)."""
-    return Q(is_vip=True, vip_expire_time__gt=now)
+    """Members in force: the flag, and an expiry still ahead or none at all (a membership
+    without an end, as the site's data has them: `User.vip_active` for one)."""
+    return Q(is_vip=True) & (Q(vip_expire_time__gt=now) | Q(vip_expire_time__isnull=True))
+
+
+def vip_without_end_q() -> Q:
+    """Members without an end date: `is_vip = 1` and no expiry, which the old site (and the
+    movie service, which reads only `is_vip`) treats as VIP. Only staff end them."""
+    return Q(is_vip=True, vip_expire_time__isnull=True)
+
+
+# What the takeover and the plain-password job hash with (users/takeover.py), whatever
+# PASSWORD_HASHERS says.
+TAKEOVER_HASH_PREFIX = "pbkdf2_sha256$"
+
+
+def is_plain_password(encoded: str | None) -> bool:
+    """Whether a stored password is the password as typed: what the site's old user service
+    stored, and still may during a switch-over. Not a hash any configured hasher knows, and not
+    Django's unusable password."""
+    if not encoded or encoded.startswith(("!", TAKEOVER_HASH_PREFIX)):
+        return False
+    try:
+        identify_hasher(encoded)
+    except ValueError:
+        return True
+    return False
+
+
+def plain_password_q() -> Q:
+    """Rows whose password is not hashed (`is_plain_password`, as far as SQL can tell)."""
+    q = ~Q(password="") & ~Q(password__startswith="!")
+    q &= ~Q(password__startswith=TAKEOVER_HASH_PREFIX)
+    for hasher in get_hashers():
+        q &= ~Q(password__startswith=f"{hasher.algorithm}$")
+    return q
 
 
 class UserQuerySet(models.QuerySet):
     def vip_due_to_expire(self, *, now=None):
-        """Users still flagged VIP whose expiry has passed (the expiry job's work)."""
+        """Users still flagged VIP whose expiry has passed (the expiry job's work); a
+        membership without an end date never is."""
         now = now or timezone.now()
-        return self.filter(is_vip=True).filter(
-            Q(vip_expire_time__lte=now) | Q(vip_expire_time__isnull=True)
-        )
+        return self.filter(is_vip=True, vip_expire_time__lte=now)
 
 
 class VipUserManager(UserManager.from_queryset(UserQuerySet)):
@@ -35,21 +71,35 @@ class VipUserManager(UserManager.from_queryset(UserQuerySet)):
 
 class User(AbstractBaseUser, PermissionsMixin):
     """The movie site's user, on the site's `user` table (taken over in place, see
-    `docs/takeover.md`): its column types are the ones the site's other services read.
+    `docs/takeover.md`): its column types are the ones the site's other services read, and
+    they keep writing it with their own SQL. So every column has a database default an insert
+    may rely on (the site's own: the times' CURRENT_TIMESTAMP, `update_time`'s ON UPDATE, set
+    by migration users.0005), the site's comments, and the times may be NULL, as they were:
+    an unknown time stays unknown.
 
     `is_vip` and `vip_expire_time` are written only by `users.services`; read them through
-    `vip_active`, which treats an expired membership as no membership.
+    `vip_active`, which treats an expired membership as no membership, and `is_vip` without
+    an expiry as a membership without an end.
     """
 
     username_validator = UnicodeUsernameValidator()
 
+    # (The key's comment, 用户ID, stays on a taken-over table; altering a key that eight
+    # tables reference is not worth a comment on a fresh one.)
     id = UnsignedAutoField(primary_key=True)
     username = models.CharField(
-        "用户名", max_length=50, unique=True, validators=[username_validator]
+        "用户名",
+        max_length=50,
+        unique=True,
+        validators=[username_validator],
+        db_comment="用户名",
     )
-    email = models.EmailField("邮箱", max_length=100, unique=True)
+    password = models.CharField("密码", max_length=128, db_comment="加密密码")
+    email = models.EmailField("邮箱", max_length=100, unique=True, db_comment="邮箱")
     # Nullable as on the site's table, where users without a phone or avatar hold NULL.
-    phone = models.CharField("手机号", max_length=20, null=True, blank=True)  # noqa: DJ001
+    phone = models.CharField(  # noqa: DJ001
+        "手机号", max_length=20, null=True, blank=True, db_comment="手机号"
+    )
     avatar = models.CharField(  # noqa: DJ001
         "头像",
         max_length=255,
@@ -57,19 +107,41 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         default=DEFAULT_AVATAR,
         db_default=DEFAULT_AVATAR,
+        db_comment="头像URL",
     )
-    register_time = models.DateTimeField("注册时间", default=timezone.now)
+    register_time = models.DateTimeField(
+        "注册时间", null=True, default=timezone.now, db_default=Now(), db_comment="注册时间"
+    )
     last_login = models.DateTimeField(
-        "最后登录时间", db_column="last_login_time", null=True, blank=True
+        "最后登录时间",
+        db_column="last_login_time",
+        null=True,
+        blank=True,
+        db_comment="最后登录时间",
     )
     user_status = models.IntegerField(
-        "用户状态", choices=UserStatus.choices, default=UserStatus.ACTIVE
+        "用户状态",
+        choices=UserStatus.choices,
+        default=UserStatus.ACTIVE,
+        db_default=UserStatus.ACTIVE,
     )
-    is_vip = IntegerBooleanField("VIP标记", default=False)
-    vip_expire_time = models.DateTimeField("VIP到期时间", null=True, blank=True)
-    is_staff = models.BooleanField("职员状态", default=False)
-    create_time = models.DateTimeField("创建时间", auto_now_add=True)
-    update_time = models.DateTimeField("更新时间", auto_now=True)
+    is_vip = IntegerBooleanField("VIP标记", default=False, db_default=False)
+    vip_expire_time = models.DateTimeField(
+        "VIP到期时间", null=True, blank=True, db_comment="VIP过期时间"
+    )
+    is_staff = models.BooleanField("职员状态", default=False, db_default=False)
+    is_superuser = models.BooleanField(
+        "超级用户状态",
+        default=False,
+        db_default=False,
+        help_text="指明该用户缺省拥有所有权限。",
+    )
+    create_time = models.DateTimeField(
+        "创建时间", null=True, default=timezone.now, db_default=Now(), db_comment="创建时间"
+    )
+    update_time = models.DateTimeField(
+        "更新时间", null=True, auto_now=True, db_default=Now(), db_comment="更新时间"
+    )
 
     objects = VipUserManager()
 
@@ -79,6 +151,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         db_table = "user"
+        db_table_comment = "用户表"
         verbose_name = "用户"
         verbose_name_plural = "用户"
         indexes = [models.Index(fields=["is_vip", "vip_expire_time"], name="user_vip_expiry_idx")]
@@ -95,9 +168,30 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.user_status = UserStatus.ACTIVE if value else UserStatus.DISABLED
 
     def vip_active(self, *, now=None) -> bool:
-        """Whether the membership is in force now: the flag and an expiry still ahead."""
-        now = now or timezone.now()
-        return bool(self.is_vip and self.vip_expire_time and self.vip_expire_time > now)
+        """Whether the membership is in force now: the flag, and an expiry still ahead or
+        none (a membership without an end)."""
+        if not self.is_vip:
+            return False
+        return self.vip_expire_time is None or self.vip_expire_time > (now or timezone.now())
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check, and for a password another program stored as typed after the
+        takeover (the old user service during a switch-over): a constant-time comparison,
+        then the password is hashed at once, so it is never kept (`passwords_hash_plain`
+        hashes the others within a minute)."""
+        if not is_plain_password(self.password):
+            return super().check_password(raw_password)
+        plain = self.password
+        if not isinstance(raw_password, str) or not constant_time_compare(raw_password, plain):
+            return False
+        self.set_password(raw_password)
+        # Unless it changed meanwhile (the job hashed it, or the user set another).
+        User.objects.filter(pk=self.pk, password=plain).update(password=self.password)
+        return True
+
+    @property
+    def vip_without_end(self) -> bool:
+        return bool(self.is_vip) and self.vip_expire_time is None
 
 
 class VipChangeKind(models.TextChoices):
@@ -106,21 +200,32 @@ class VipChangeKind(models.TextChoices):
     ADMIN_SET = "admin_set", "管理员设置"
     ADMIN_REVOKE = "admin_revoke", "管理员取消"
     EXPIRED = "expired", "到期"
+    # A member of the old site without an end date (`is_vip = 1`, no expiry), found at the
+    # takeover: one row each, so the ledger tells where the membership came from.
+    TAKEOVER = "takeover", "接管时的长期会员"
 
 
 class VipLedgerEntry(models.Model):
-    """One change of one user's VIP. Append-only; one row per paid order at most."""
+    """One change of one user's VIP. Append-only; one row per paid order at most.
+
+    The money's history outlives its user: the site's services delete users with plain SQL
+    (their keys to `user` cascade, `vip_order`'s too), and then the user, the order and the
+    actor become NULL here (ON DELETE SET NULL in the database, migration users.0005), while
+    the change itself (when, what kind, the expiry before and after, why) stays.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
+        null=True,
         related_name="vip_ledger",
         verbose_name="用户",
+        help_text="空表示该用户已被删除",
     )
     kind = models.CharField("类型", max_length=20, choices=VipChangeKind.choices)
     order = models.OneToOneField(
         "payments.VipOrder",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="vip_grant",
@@ -130,12 +235,12 @@ class VipLedgerEntry(models.Model):
     expire_after = models.DateTimeField("变更后到期时间", null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
         verbose_name="操作人",
-        help_text="空表示支付网关或定时任务",
+        help_text="空表示支付网关或定时任务（或操作人已被删除）",
     )
     reason = models.CharField("原因", max_length=255)
     created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)

@@ -35,7 +35,7 @@ def expiry_reference(expire_time: datetime) -> str:
 
 
 def receipt_send_after_commit(
-    *, user_id: int, order_number: str, plan_name: str, amount, expire_time: datetime
+    *, user_id: int, order_number: str, plan_name: str, amount, expire_time: datetime | None
 ) -> None:
     """Queue the receipt of a paid order for when the payment's transaction commits."""
     from .tasks import send_member_email
@@ -44,7 +44,7 @@ def receipt_send_after_commit(
         "order_number": order_number,
         "plan_name": plan_name,
         "amount": str(amount),
-        "expire_time": expire_time.isoformat(),
+        "expire_time": expire_time.isoformat() if expire_time else None,  # no end
     }
 
     def send_receipt() -> None:
@@ -137,7 +137,7 @@ def receipts_missed_queue(*, now: datetime | None = None) -> int:
                 "order_number": order_number,
                 "plan_name": plan_name,
                 "amount": str(amount),
-                "expire_time": expire_after.isoformat(),
+                "expire_time": expire_after.isoformat() if expire_after else None,
             },
         )
         queued += 1

@@ -9,15 +9,15 @@ def grant_vip_for_paid_order(sender, *, order, **kwargs) -> None:
     email the receipt once the payment commits."""
     entry = vip_extend(
         user_id=order.user_id,
-        days=order.plan_days,
+        days=order.days_bought,
         order_id=order.pk,
         actor=None,
-        reason=f"购买{order.plan_name}（订单 {order.order_number}）",
+        reason=f"购买{order.plan_label}（订单 {order.order_number}）",
     )
     receipt_send_after_commit(
         user_id=order.user_id,
         order_number=order.order_number,
-        plan_name=order.plan_name,
+        plan_name=order.plan_label,
         amount=order.amount,
         expire_time=entry.expire_after,
     )

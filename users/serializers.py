@@ -22,7 +22,10 @@ class UserSerializer(FlatSerializer):
     email = serializers.EmailField(label="邮箱", read_only=True)
     phone = serializers.CharField(label="手机号", read_only=True, allow_null=True)
     avatar = serializers.CharField(label="头像", read_only=True, allow_null=True)
-    registerTime = serializers.DateTimeField(source="register_time", read_only=True)
+    # Null only where the site's data never recorded them.
+    registerTime = serializers.DateTimeField(
+        source="register_time", allow_null=True, read_only=True
+    )
     lastLoginTime = serializers.DateTimeField(source="last_login", allow_null=True, read_only=True)
     userStatus = serializers.ChoiceField(
         source="user_status", choices=UserStatus.choices, read_only=True
@@ -31,8 +34,8 @@ class UserSerializer(FlatSerializer):
     vipExpireTime = serializers.DateTimeField(
         source="vip_expire_time", allow_null=True, read_only=True
     )
-    createTime = serializers.DateTimeField(source="create_time", read_only=True)
-    updateTime = serializers.DateTimeField(source="update_time", read_only=True)
+    createTime = serializers.DateTimeField(source="create_time", allow_null=True, read_only=True)
+    updateTime = serializers.DateTimeField(source="update_time", allow_null=True, read_only=True)
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_isVip(self, user: User) -> int:

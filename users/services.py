@@ -30,7 +30,14 @@ from .exceptions import (
     VipExpiryTooLate,
     WrongOldPassword,
 )
-from .models import DEFAULT_AVATAR, MembershipSnapshot, User, VipChangeKind, VipLedgerEntry
+from .models import (
+    DEFAULT_AVATAR,
+    MembershipSnapshot,
+    User,
+    VipChangeKind,
+    VipLedgerEntry,
+    plain_password_q,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +105,8 @@ def vip_extend(
             return existing
 
     before = user.vip_expire_time
-    user.is_vip = True
     user.vip_expire_time = extended_expiry(user, days=days)
+    user.is_vip = True
     entry = _record(
         user=user,
         kind=VipChangeKind.PURCHASE if order_id else VipChangeKind.ADMIN_GRANT,
@@ -119,12 +126,14 @@ def vip_extend(
     return entry
 
 
-def extended_expiry(user: User, *, days: int, now: datetime | None = None) -> datetime:
+def extended_expiry(user: User, *, days: int, now: datetime | None = None) -> datetime | None:
     """Where `days` more take a membership: from its expiry while still ahead (renewing
     early loses nothing), else from now; at most to `VIP_EXPIRY_LIMIT`. An expiry already
     past the limit (written by another of the site's programs, up to 9999-12-31) is kept as
     it is: a paid grant never fails, and never shortens a membership."""
     now = now or timezone.now()
+    if user.vip_active(now=now) and user.vip_expire_time is None:
+        return None  # a membership without an end stays one
     start = user.vip_expire_time if user.vip_active(now=now) else now
     if start >= VIP_EXPIRY_LIMIT:
         return start
@@ -334,15 +343,42 @@ def user_delete(*, user_id: int, actor: User) -> bool:
     if user.is_superuser and not actor.is_superuser:
         raise CannotDeleteSuperuser()
     try:
+        if VipLedgerEntry.objects.filter(user_id=user.pk).exists():
+            raise ProtectedError("VIP history", set())  # kept with its user, as orders are
         with transaction.atomic():
             user.delete()
-    except ProtectedError:  # orders and ledger rows protect their user
+    except ProtectedError:  # orders protect their user; so does VIP history, here
         user.is_active = False
         user.save(update_fields=["user_status", "update_time"])
         logger.info("user=%s disabled instead of deleted (has payments) by %s", user_id, actor)
         return False
     logger.info("user=%s deleted by %s", user_id, actor)
     return True
+
+
+def passwords_hash_plain(*, batch_size: int = 500) -> int:
+    """Hash the passwords another program stored as typed since the takeover (the old user
+    service, during a switch-over); answers how many. Hashed as the takeover hashes them
+    (PBKDF2 at `takeover.TAKEOVER_ITERATIONS`; the next login brings them to full strength), a
+    row only while its password is still the one read, so a login's own hashing wins. The
+    every-minute job runs it: a plain-text password is never kept longer."""
+    from .takeover import hash_batch
+
+    hashed = 0
+    while True:
+        rows = list(
+            User.objects.filter(plain_password_q()).values_list("pk", "password")[:batch_size]
+        )
+        if not rows:
+            break
+        plain = dict(rows)
+        for pk, password in hash_batch(rows):
+            hashed += User.objects.filter(pk=pk, password=plain[pk]).update(password=password)
+        if len(rows) < batch_size:
+            break
+    if hashed:
+        logger.warning("hashed %s passwords another program stored as typed", hashed)
+    return hashed
 
 
 def membership_snapshot_record() -> MembershipSnapshot:

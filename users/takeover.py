@@ -14,9 +14,8 @@ import time
 from multiprocessing import get_context
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.utils import timezone
 
-from vipplatform.db import add_missing_fields, existing_tables
+from vipplatform.db import SITE_COLUMNS, add_missing_fields, existing_tables
 
 # The site stored passwords as typed. Full strength (Django's PBKDF2 at a million iterations,
 # about 0.2 s a password here) would take over five hours for 100,000 users on two cores. So the
@@ -30,27 +29,26 @@ BATCH = 2_000
 
 def take_over_user_table(schema_editor, to_state) -> None:
     User = to_state.apps.get_model("users", "User")
-    now = schema_editor.connection.ops.adapt_datetimefield_value(timezone.now())
-    # NULLs the old service left where the platform needs a value. `update_time` is assigned
-    # so that its ON UPDATE CURRENT_TIMESTAMP does not stamp every row with the server's time.
+    # NULLs the old service left where the platform needs a value. A missing time is filled
+    # only from the row's own times, never with the takeover's moment ("registered today"
+    # would jump): with none to take it from, it stays NULL, unknown. `update_time` is
+    # assigned so that its ON UPDATE CURRENT_TIMESTAMP does not stamp every row.
     schema_editor.execute(
         "UPDATE `user` SET is_vip = CASE WHEN is_vip = 1 THEN 1 ELSE 0 END, "
         "user_status = COALESCE(user_status, 1), "
-        "create_time = COALESCE(create_time, register_time, %s), "
+        "create_time = COALESCE(create_time, register_time), "
         "register_time = COALESCE(register_time, create_time), "
-        "update_time = COALESCE(update_time, create_time)",
-        [now],
+        "update_time = COALESCE(update_time, create_time, register_time)"
     )
+    # The site's defaults and comments stay, so that its other programs' inserts still work.
     schema_editor.execute(
         "ALTER TABLE `user` "
-        "MODIFY `password` varchar(128) NOT NULL, "
-        "MODIFY `register_time` datetime(6) NOT NULL, "
-        "MODIFY `last_login_time` datetime(6) NULL, "
-        "MODIFY `user_status` integer NOT NULL, "
-        "MODIFY `is_vip` integer NOT NULL, "
-        "MODIFY `vip_expire_time` datetime(6) NULL, "
-        "MODIFY `create_time` datetime(6) NOT NULL, "
-        "MODIFY `update_time` datetime(6) NOT NULL"
+        "MODIFY `password` varchar(128) NOT NULL COMMENT '加密密码', "
+        "MODIFY `last_login_time` datetime(6) NULL COMMENT '最后登录时间', "
+        "MODIFY `user_status` integer NOT NULL DEFAULT 1, "
+        "MODIFY `is_vip` integer NOT NULL DEFAULT 0, "
+        "MODIFY `vip_expire_time` datetime(6) NULL COMMENT 'VIP过期时间', "
+        + ", ".join(f"MODIFY {column}" for column in SITE_COLUMNS["user"])
     )
     add_missing_fields(schema_editor, User, ["is_superuser", "is_staff"])
     for field in User._meta.local_many_to_many:  # groups, user_permissions
@@ -67,12 +65,18 @@ def hash_plain_passwords(User) -> None:
     if not total:
         return
     done, started = 0, time.monotonic()
-    batches = _batches(plain.order_by("pk").values_list("pk", "password"))
+    rows = plain.order_by("pk").values_list("pk", "password", "update_time")
     processes = min(os.cpu_count() or 1, max(1, total // BATCH))
     with get_context("fork").Pool(processes) as pool:
-        for hashed in pool.imap(_hash_batch, batches):
+        for hashed in pool.imap(_hash_rows, _batches(rows)):
+            # `update_time` written back as it was: its ON UPDATE would stamp every user with
+            # the takeover's moment ("updated today" for all).
             User.objects.bulk_update(
-                [User(pk=pk, password=password) for pk, password in hashed], ["password"]
+                [
+                    User(pk=pk, password=password, update_time=updated)
+                    for pk, password, updated in hashed
+                ],
+                ["password", "update_time"],
             )
             done += len(hashed)
             _progress("passwords hashed", done, total, started)
@@ -89,7 +93,12 @@ def _batches(rows):
         yield batch
 
 
-def _hash_batch(rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
+def _hash_rows(rows: list[tuple[int, str, object]]) -> list[tuple[int, str, object]]:
+    hashed = dict(hash_batch([(pk, password) for pk, password, _ in rows]))
+    return [(pk, hashed[pk], updated) for pk, _, updated in rows]
+
+
+def hash_batch(rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
     hasher = PBKDF2PasswordHasher()
     return [
         (pk, hasher.encode(raw, hasher.salt(), iterations=TAKEOVER_ITERATIONS)) for pk, raw in rows

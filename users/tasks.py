@@ -14,6 +14,11 @@ def expire_vips() -> int:
 
 
 @shared_task
+def hash_plain_passwords() -> int:
+    return services.passwords_hash_plain()
+
+
+@shared_task
 def record_active_members() -> int:
     return services.membership_snapshot_record().active_members
 

@@ -113,3 +113,59 @@ class OnTakeover(Operation):
 
     def describe(self) -> str:
         return f"{self.operation.describe()}, or take over the site's table"
+
+
+# The site's column definitions that Django cannot write: CURRENT_TIMESTAMP defaults with the
+# comments (Django drops a column's comment when it changes its nullability), and
+# `update_time`'s ON UPDATE. The site's other programs insert without these columns and rely
+# on them; the platform keeps them on a taken-over table and gives them to a fresh one.
+SITE_COLUMNS = {
+    "user": [
+        "`register_time` datetime(6) NULL DEFAULT CURRENT_TIMESTAMP(6) COMMENT '注册时间'",
+        "`create_time` datetime(6) NULL DEFAULT CURRENT_TIMESTAMP(6) COMMENT '创建时间'",
+        "`update_time` datetime(6) NULL DEFAULT CURRENT_TIMESTAMP(6) "
+        "ON UPDATE CURRENT_TIMESTAMP(6) COMMENT '更新时间'",
+    ],
+    "vip_order": [
+        "`create_time` datetime(6) NULL DEFAULT CURRENT_TIMESTAMP(6) COMMENT '创建时间'",
+        "`expire_time` datetime(6) NULL COMMENT '过期时间'",
+    ],
+}
+
+
+def site_columns(table: str):
+    """A migration's RunPython: give `table` the site's column definitions (MariaDB/MySQL)."""
+
+    def forwards(apps, schema_editor) -> None:
+        if schema_editor.connection.vendor != "mysql":
+            return  # SQLite, the quick start's: no other program writes it
+        modify = ", ".join(f"MODIFY {column}" for column in SITE_COLUMNS[table])
+        schema_editor.execute(f"ALTER TABLE `{table}` {modify}")
+
+    return forwards
+
+
+def set_delete_rule(schema_editor, table: str, column: str, rule: str) -> None:
+    """Make every foreign key on `table`.`column` act ON DELETE `rule` in the database (Django
+    writes its foreign keys without one, enforcing `on_delete` in Python only; the site's
+    services delete with SQL). MariaDB/MySQL only."""
+    connection = schema_editor.connection
+    if connection.vendor != "mysql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT CONSTRAINT_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME "
+            "FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() "
+            "AND TABLE_NAME = %s AND COLUMN_NAME = %s AND REFERENCED_TABLE_NAME IS NOT NULL",
+            [table, column],
+        )
+        keys = cursor.fetchall()
+    quote = schema_editor.quote_name
+    for name, target, target_column in keys:
+        # Two statements: MariaDB refuses to drop and re-add one name in the same ALTER.
+        schema_editor.execute(f"ALTER TABLE {quote(table)} DROP FOREIGN KEY {quote(name)}")
+        schema_editor.execute(
+            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} "
+            f"FOREIGN KEY ({quote(column)}) REFERENCES {quote(target)} ({quote(target_column)}) "
+            f"ON DELETE {rule}"
+        )

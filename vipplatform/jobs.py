@@ -37,6 +37,13 @@ JOBS = {
         "Every minute: the site's other services read only `is_vip`, not the expiry. "
         "Command: expire_vips.",
     ),
+    "加密其他程序写入的明文密码": Job(
+        "users.tasks.hash_plain_passwords",
+        60,
+        "Every minute: a password another program stored as typed after the takeover (the "
+        "old user service during a switch-over) is hashed; a login hashes it at once too. "
+        "Command: hash_plain_passwords.",
+    ),
     "重试失败的VIP开通": Job(
         "payments.tasks.retry_vip_grants",
         3600,

@@ -102,7 +102,7 @@
       state.innerHTML = '<span class="badge gold">VIP</span> ';
       state.append(text.memberUntil + " ");
       const date = document.createElement("strong");
-      date.textContent = formatTime(me.vipExpireTime);
+      date.textContent = me.vipExpireTime ? formatTime(me.vipExpireTime) : text.noEnd;
       state.append(date);
     }
   }

@@ -73,18 +73,44 @@ def url(name: str) -> str:
 
 def migrate(name: str) -> tuple[subprocess.CompletedProcess, float]:
     """`manage.py migrate` on database `name`, as an operator runs it; and how long it took."""
+    started = time.monotonic()
+    result = manage(name, "migrate", "--noinput")
+    return result, time.monotonic() - started
+
+
+def manage(name: str, *args: str) -> subprocess.CompletedProcess:
+    """A `manage.py` command on database `name`, as an operator runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(DATABASE_URL=url(name), DJANGO_DEBUG="true", LOG_LEVEL="WARNING")
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    return result, time.monotonic() - started
+
+
+def dump(name: str, path: Path, *tables: str) -> None:
+    """The backup `docs/takeover.md` tells the operator to take (mysqldump)."""
+    with path.open("w") as out:
+        subprocess.run(
+            ["mysqldump", f"--host={HOST}", f"--port={PORT}", f"--user={USER}",
+             "--single-transaction", name, *tables],
+            stdout=out,
+            check=True,
+        )  # fmt: skip
+
+
+def restore(name: str, path: Path) -> None:
+    """`mysql online_movie_db < takeover-before.sql`, as the guide says."""
+    with path.open() as dumped:
+        subprocess.run(
+            ["mysql", f"--host={HOST}", f"--port={PORT}", f"--user={USER}", name],
+            stdin=dumped,
+            check=True,
+        )
 
 
 def checksums(connection, tables) -> dict[str, int]:

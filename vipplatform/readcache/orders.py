@@ -27,7 +27,7 @@ class CachedOrderStatus:
     user_id: int
     status: int
     amount: Decimal
-    expire_time: datetime
+    expire_time: datetime | None
 
     def effective_status(self) -> int:
         from payments.models import effective_status  # the rule lives with the order
