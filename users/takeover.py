@@ -19,7 +19,7 @@ from vipplatform.db import SITE_COLUMNS, add_missing_fields, existing_tables
 
 # The site stored passwords as typed. Full strength (Django's PBKDF2 at a million iterations,
 # about 0.2 s a password here) would take over five hours for 100,000 users on two cores. So the
-# takeover hashes each with the same algorithm at TAKEOVER_ITERATIONS (about 2 ms), and Django
+# takeover hashes each with the same algorithm at TAKEOVER_ITERATIONS (about 3 ms), and Django
 # brings it to full strength at the user's next login: a hash whose iteration count differs
 # from the hasher's is re-made when its password is checked (PBKDF2PasswordHasher.must_update).
 TAKEOVER_ITERATIONS = 10_000
