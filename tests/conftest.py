@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -5,6 +8,7 @@ from rest_framework.test import APIClient
 from payments.gateways.fakes import FakeGateways
 
 from .factories import StaffFactory, UserFactory, VipPlanFactory
+from .servers import OwnRedis
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +97,18 @@ def providers(settings, fakes):
     settings.PAYMENT_PROVIDER_TIMEOUT_SECONDS = 1.0
     fakes.wechat.fail_next = fakes.alipay.fail_next = None
     return fakes
+
+
+@pytest.fixture(scope="session")
+def own_redis():
+    """A redis-server of the run's own, on a free port (the machine's Redis is left alone)."""
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is required in CI (.ci/run installs it)")
+        pytest.skip("no redis-server on this machine")
+    server = OwnRedis()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -58,15 +58,24 @@ def page(chromium):
     context.close()
 
 
+DOCS = SCREENSHOTS.parents[1] / "docs"
+
+
+def take_screenshot(page, name: str) -> Path:
+    """`page` in artifacts/screenshots/<name>.png; with UPDATE_DOC_SCREENSHOTS=1
+    (`bin/screenshots`) also over docs/<name>.png when the docs show that picture. A test run
+    never rewrites a tracked file."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1" and (DOCS / path.name).exists():
+        shutil.copy(path, DOCS / path.name)
+    return path
+
+
 @pytest.fixture
 def screenshot(page):
-    def take(name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    return take
+    return lambda name: take_screenshot(page, name)
 
 
 @pytest.fixture(autouse=True)

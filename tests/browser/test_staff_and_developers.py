@@ -1,8 +1,7 @@
 """Staff in the admin and a developer in the browsable API and Swagger UI, at 1280 px in a
-real browser. Screenshots of the order list and the grant confirmation go to docs/."""
+real browser. Screenshots go to artifacts/screenshots/ (`bin/screenshots` also updates docs/)."""
 
 import re
-import shutil
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,11 +14,9 @@ from users.models import User, VipLedgerEntry
 
 from ..factories import PASSWORD, StaffFactory, UserFactory, VipOrderFactory, VipPlanFactory
 from ..helpers import requires_mariadb
-from .conftest import SCREENSHOTS
+from .conftest import take_screenshot
 
 pytestmark = [requires_mariadb, pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-DOCS = SCREENSHOTS.parents[1] / "docs"
 
 
 @pytest.fixture
@@ -45,10 +42,7 @@ def staff_desk(desk, live_server):
 
 
 def keep(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    shutil.copy(path, DOCS / f"{name}.png")
+    take_screenshot(page, name)
 
 
 def test_a_plan_with_a_bad_price_is_refused(staff_desk, live_server):

@@ -1,9 +1,6 @@
 """Redis stops under a running server (a Redis of this test's own), then comes back: the
 platform serves from the database meanwhile, and nothing stale is served afterwards."""
 
-import signal
-import socket
-import subprocess
 import time
 from http import HTTPStatus
 
@@ -11,42 +8,9 @@ import pytest
 
 from ..factories import PASSWORD, UserFactory, VipPlanFactory
 from ..helpers import requires_mariadb
-from ..servers import Browser, free_port, wait_until
+from ..servers import Browser, OwnRedis, wait_until
 
 pytestmark = [requires_mariadb, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
-
-
-class OwnRedis:
-    def __init__(self):
-        self.port = free_port()
-        self.process = None
-        self.start()
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        assert wait_until(self.answers, timeout=10), "redis-server did not start"
-
-    def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def pause(self) -> None:  # a Redis that hangs: every call runs into the socket timeout
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self.process.send_signal(signal.SIGCONT)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -1,21 +1,22 @@
 """MariaDB stops under a running server, then comes back: 503s in the contract's format while
-it is down, and the same server serves again without a restart."""
+it is down, and the same server serves again without a restart. The MariaDB that stops is the
+test's own (its own data directory and port, `tests/privatedb.py`): the machine's server, and
+whatever else uses it, is never touched."""
 
 import json
 import subprocess
+import sys
 import urllib.request
 from http import HTTPStatus
 
 import pytest
-from django.db import connections
 
-from ..factories import PASSWORD, UserFactory
-from ..helpers import requires_mariadb
-from ..servers import ROOT, wait_until
+from ..privatedb import PrivateMariaDB
+from ..servers import ROOT, Gunicorn, env_on_test_database, wait_until
 
-pytestmark = [requires_mariadb, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.faults]
 
-MARIADBD = "/usr/sbin/mariadbd"
+PASSWORD = "Outage-pass-1"
 
 
 def call(url: str, payload: dict | None = None) -> tuple[int, dict, dict]:
@@ -30,43 +31,41 @@ def call(url: str, payload: dict | None = None) -> tuple[int, dict, dict]:
         return error.code, json.loads(error.read()), dict(error.headers)
 
 
-def mariadb_answers() -> bool:
-    return (
-        subprocess.run(
-            [".venv/bin/python", "bin/dbtool.py", "ping"],
-            cwd=ROOT,
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
-
-
-def stop_mariadb() -> None:
-    subprocess.run(
-        ["start-stop-daemon", "--stop", "--exec", MARIADBD, "--retry", "TERM/60/KILL/5"],
-        check=True,
+@pytest.fixture
+def private_mariadb(tmp_path):
+    database = PrivateMariaDB(tmp_path).start()
+    database.create_database("outage")
+    env = env_on_test_database(DATABASE_URL=database.url("outage"))
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
         capture_output=True,
+        text=True,
+        check=False,
     )
+    assert migrated.returncode == 0, migrated.stderr
+    yield database, env
+    database.stop()
 
 
-def start_mariadb() -> None:
-    subprocess.run(
-        ["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", MARIADBD],
-        check=True,
-        capture_output=True,
-    )
-    assert wait_until(mariadb_answers, timeout=60), "MariaDB did not come back"
+def test_the_server_answers_503_while_the_database_is_down_and_recovers(private_mariadb):
+    database, env = private_mariadb
+    server = Gunicorn(workers=2, env=env)
+    try:
+        outage(database, server)
+    finally:
+        server.stop()
 
 
-def test_the_server_answers_503_while_the_database_is_down_and_recovers(start_gunicorn):
-    user = UserFactory()
-    server = start_gunicorn(workers=2)
-    login = {"username": user.username, "password": PASSWORD}
+def outage(database: PrivateMariaDB, server: Gunicorn) -> None:
+    account = {"username": "outage", "password": PASSWORD, "email": "outage@example.com"}
+    assert call(f"{server.url}/api/users/register", account)[1]["code"] == HTTPStatus.OK
+    login = {"username": "outage", "password": PASSWORD}
     assert call(f"{server.url}/readyz")[0] == HTTPStatus.OK
     assert call(f"{server.url}/api/users/login", login)[0] == HTTPStatus.OK
 
-    stop_mariadb()
+    database.stop()
     try:
         status, body, headers = call(f"{server.url}/readyz")
         assert (status, body["database"]) == (HTTPStatus.SERVICE_UNAVAILABLE, "down")
@@ -84,8 +83,7 @@ def test_the_server_answers_503_while_the_database_is_down_and_recovers(start_gu
         assert status == HTTPStatus.SERVICE_UNAVAILABLE
         assert (body["status"], set(body)) == (503, {"error", "status", "timestamp"})
     finally:
-        start_mariadb()
-        connections.close_all()  # this process's connection died with the server
+        database.start()
 
     assert wait_until(lambda: call(f"{server.url}/readyz")[0] == HTTPStatus.OK, timeout=30)
     assert call(f"{server.url}/api/users/login", login)[0] == HTTPStatus.OK
