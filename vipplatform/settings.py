@@ -115,6 +115,9 @@ else:
         "BACKEND": "vipplatform.throttle_store.DatabaseCounts",
         "LOCATION": "throttle_count",
     }
+# After a Redis error, the cache is not called for this long (each call answers at once as a
+# miss); then one call tries it again. A hung Redis costs a process one timeout per period.
+CACHE_CIRCUIT_SECONDS = env.float("CACHE_CIRCUIT_SECONDS", default=10.0)
 # Cache the order-status and session-user reads (and sessions) only in a cache every process
 # shares: with the per-process default, one worker could not invalidate another's copy.
 READ_CACHE = env.bool("READ_CACHE", default=bool(env.str("CACHE_URL", default="")))

@@ -40,6 +40,7 @@ def test_the_platform_serves_without_redis_and_nothing_stale_after(start_gunicor
     server = start_gunicorn(
         workers=2,
         CACHE_URL=f"redis://127.0.0.1:{redis_server.port}/0",
+        CACHE_CIRCUIT_SECONDS="2",
         PAYMENT_SANDBOX_DELIVERY="false",
         LOG_LEVEL="WARNING",
     )
@@ -74,13 +75,32 @@ def test_the_platform_serves_without_redis_and_nothing_stale_after(start_gunicor
     assert (status, ready["cache"], ready["database"]) == (HTTPStatus.OK, "down", "up")
     assert time.monotonic() - started < 30
 
+    # While it hangs, the circuit is open: a request waits on it at most once per period and
+    # worker, and /readyz not at all.
+    polls = []
+    for _ in range(20):
+        begun = time.monotonic()
+        assert alice.api("GET", f"/api/payment/status/{number}")[1]["status"] == 1
+        polls.append(time.monotonic() - begun)
+    assert sum(polls) < 3, polls  # 20 × (a session, a user and an order read) would be 15 s
+    begun = time.monotonic()
+    assert Browser(server.url).api("GET", "/readyz")[1]["cache"] == "down"
+    assert time.monotonic() - begun < 0.5
+    assert "cache answers again" not in server.log_text()  # not while it still hangs
+
     # Back: what the outage changed is what is served, not the entries cached before it.
     redis_server.resume()
     for _ in range(4):  # both workers
         assert alice.api("GET", f"/api/payment/status/{number}")[1]["status"] == 1
         assert bob.api("GET", "/api/users/current")[1]["code"] == 401
         assert alice.api("GET", "/api/users/current")[1]["data"]["isVip"] == 1
-    assert Browser(server.url).api("GET", "/readyz")[1]["cache"] == "up"
+    assert wait_until(
+        lambda: Browser(server.url).api("GET", "/readyz")[1]["cache"] == "up", timeout=10
+    )
+    for _ in range(8):  # past the circuit's period: each worker empties the cache, once
+        time.sleep(0.4)
+        assert alice.api("GET", f"/api/payment/status/{number}")[1]["status"] == 1
+    assert 1 <= server.log_text().count("cache answers again") <= 2  # once per worker
 
     # Redis gone altogether (connection refused), then restarted.
     redis_server.stop()
@@ -90,7 +110,9 @@ def test_the_platform_serves_without_redis_and_nothing_stale_after(start_gunicor
     assert wait_until(
         lambda: Browser(server.url).api("GET", "/readyz")[1]["cache"] == "up", timeout=10
     )
-    assert alice.api("GET", "/api/users/current")[1]["code"] == 200
+    assert wait_until(
+        lambda: alice.api("GET", "/api/users/current")[1]["code"] == 200, timeout=10
+    )
 
     # Reported, but not per request: a few lines per worker for dozens of failed calls.
     log = server.log_text()

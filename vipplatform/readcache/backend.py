@@ -6,10 +6,15 @@ socket timeout in the settings), every operation answers as a miss or a failed w
 raising: reads fall back to the database, writes and payments commit, sessions (`cached_db`)
 are read from and written to the database, and throttles, which keep their counts here, fail
 open (a Redis outage must not lock every user out; the counts start again when it is back).
-The failure is logged once a minute, not per request. A write that failed may have left an
-entry stale (a session logged out, an order paid meanwhile), so the first operation that works
-again empties the cache before anything is read from it: the cache's Redis database must be the
-platform's own.
+The failure is logged once a minute, not per request.
+
+A circuit breaker keeps a Redis that hangs from slowing every request: after a failure the
+process stops calling Redis for `CACHE_CIRCUIT_SECONDS` (every operation answers at once as a
+miss), then lets one call through (the others still answer at once). So a hung Redis costs a
+process one socket timeout per period, not one per request. A write that failed may have left
+an entry stale (a session logged out, an order paid meanwhile), so that one call is emptying the
+cache: only when it succeeds is "cache answers again" logged (once) and the cache used again.
+The cache's Redis database must be the platform's own.
 
 Django builds a new `redis.Redis` for every cache call, which with redis-py 8 costs more than
 the round trip to Redis itself (the client builds its table of response callbacks each time),
@@ -29,6 +34,7 @@ import threading
 import time
 from functools import wraps
 
+from django.conf import settings
 from django.core.cache.backends import redis
 from redis.exceptions import RedisError
 
@@ -39,20 +45,46 @@ LOG_INTERVAL_SECONDS = 60
 
 
 class _Health:
-    """What this process knows of Redis: failing since when, and whether to empty it on
-    recovery. Shared by the threads of a process (Django keeps a cache instance per thread)."""
+    """What this process knows of Redis: failing since when, the circuit (open until when,
+    one call trying it), and whether to empty it on recovery. Shared by the threads of a
+    process (Django keeps a cache instance per thread)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.failing_since: float | None = None
+        self.open_until = 0.0
+        self.probing = False
         self.last_logged = 0.0
         self.suppressed = 0
+
+    def allow(self) -> str:
+        """What the next operation may do: "call" (healthy), "probe" (the one call that tries
+        a failing Redis, emptying it first) or "skip" (the circuit is open: answer at once)."""
+        with self.lock:
+            if self.failing_since is None:
+                return "call"
+            if self.probing or time.monotonic() < self.open_until:
+                self.suppressed += 1
+                return "skip"
+            self.probing = True
+            return "probe"
+
+    def probe_ended(self) -> None:
+        with self.lock:
+            self.probing = False
+
+    def recovered(self) -> None:
+        with self.lock:
+            self.failing_since, self.probing = None, False
+        logger.warning("cache answers again: emptied it of entries that may be stale")
 
     def failed(self, exc: Exception) -> None:
         with self.lock:
             now = time.monotonic()
             if self.failing_since is None:
                 self.failing_since = now
+            self.open_until = now + settings.CACHE_CIRCUIT_SECONDS
+            self.probing = False
             if now - self.last_logged >= LOG_INTERVAL_SECONDS:
                 logger.warning(
                     "cache unavailable, serving from the database (%s more failures since the "
@@ -64,28 +96,34 @@ class _Health:
             else:
                 self.suppressed += 1
 
-    def recovering(self) -> bool:
-        """True once, for the first operation that works after a failure."""
-        with self.lock:
-            if self.failing_since is None:
-                return False
-            self.failing_since = None
-            return True
+    def unavailable(self) -> bool:
+        """Whether the circuit is open now (the readiness probe does not wait on Redis)."""
+        return self.failing_since is not None and time.monotonic() < self.open_until
 
 
 health = _Health()
 
 
 def _fail_safe(answer_on_failure):
-    """Run the cache operation; on a Redis error answer `answer_on_failure(args)` instead."""
+    """Run the cache operation through the circuit; on a Redis error, or while the circuit is
+    open, answer `answer_on_failure(args)` instead."""
 
     def decorate(method):
         @wraps(method)
         def guarded(self, *args, **kwargs):
+            allowed = health.allow()
+            if allowed == "skip":
+                return answer_on_failure(*args, **kwargs)
             try:
-                if health.failing_since is not None and health.recovering():
-                    logger.warning("cache answers again: emptying it of entries that may be stale")
-                    super(RedisCache, self).clear()
+                if allowed == "probe":
+                    try:
+                        super(RedisCache, self).clear()  # nothing stale after an outage
+                    except RedisError:
+                        raise
+                    except BaseException:
+                        health.probe_ended()
+                        raise
+                    health.recovered()
                 return method(self, *args, **kwargs)
             except RedisError as exc:
                 health.failed(exc)
@@ -142,10 +180,14 @@ class RedisCache(redis.RedisCache):
         self._ahead = {}
 
     def available(self) -> bool:
-        """Whether Redis answers now (for the readiness probe)."""
+        """Whether Redis answers now (for the readiness probe): no while the circuit is open,
+        without waiting on it."""
+        if health.unavailable():
+            return False
         try:
             return bool(self._cache.get_client().ping())
-        except RedisError:
+        except RedisError as exc:
+            health.failed(exc)
             return False
 
     def read_ahead(self, keys) -> None:
