@@ -127,23 +127,46 @@ def test_a_scrape_after_purchases_a_refusal_and_a_failed_grant(plans, monkeypatc
 def test_each_jobs_interval_last_success_and_duration(plans):
     tasks.expire_orders.delay()
     samples = scrape()
-    job = "payments.tasks.expire_orders"
-    assert value(samples, "vip_job_interval_seconds", job=job) == 60
-    last = value(samples, "vip_job_last_success_timestamp_seconds", job=job)
+    task = "payments.tasks.expire_orders"
+    # Labelled `task`: a scrape's own `job` label would rename a `job` to `exported_job`.
+    assert value(samples, "vip_job_interval_seconds", task=task) == 60
+    last = value(samples, "vip_job_last_success_timestamp_seconds", task=task)
     assert abs(last - timezone.now().timestamp()) < 30
-    assert 0 <= value(samples, "vip_job_last_duration_seconds", job=job) < 5
+    assert 0 <= value(samples, "vip_job_last_duration_seconds", task=task) < 5
     # A job that never ran has an interval and no success: the alert "never succeeded" sees it.
-    assert value(samples, "vip_job_interval_seconds", job="users.tasks.expire_vips") == 60
+    assert value(samples, "vip_job_interval_seconds", task="users.tasks.expire_vips") == 60
     assert (
         "vip_job_last_success_timestamp_seconds",
-        (("job", "users.tasks.expire_vips"),),
+        (("task", "users.tasks.expire_vips"),),
     ) not in samples
+    assert not [name for name, labels in samples if "job" in dict(labels)]
+
+
+def test_the_cache_broker_and_late_receipts_are_measured(plans, settings, own_redis, user):
+    from users.models import VipChangeKind, VipLedgerEntry
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = own_redis.url(2)
+    assert value(scrape(), "vip_broker_up") == 1
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    assert value(scrape(), "vip_broker_up") == 0
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # eager mode: no broker, no gauge
+    assert ("vip_broker_up", ()) not in scrape()
+    order = VipOrderFactory(user=user, status=OrderStatus.PAID)
+    VipLedgerEntry.objects.create(
+        user=user,
+        kind=VipChangeKind.PURCHASE,
+        order=order,
+        reason="test",
+        created_at=timezone.now() - timedelta(minutes=20),
+    )
+    assert value(scrape(), "vip_receipts_late") == 1
 
 
 def test_the_database_gauges_cost_the_same_queries_however_many_rows(
     plans, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(6) as few:
+    with django_assert_max_num_queries(7) as few:
         scrape()
     for _ in range(20):
         VipOrderFactory(status=OrderStatus.PAID, grant_failed_at=timezone.now())

@@ -106,3 +106,19 @@ def test_only_staff_who_may_see_orders_open_it(plans):
 
 def test_the_admin_index_links_to_it(boss):
     assert 'href="/admin/overview/"' in boss.get("/admin/").content.decode()
+
+
+def test_it_shows_the_workers_broker_and_cache(boss, settings, own_redis):
+    from vipplatform.models import JobRun
+
+    page = boss.get("/admin/overview/").content.decode()
+    assert "还没有任务成功过" in page
+    assert "未配置（任务在进程内立即执行）" in page and "未配置（各进程内存）" in page
+    JobRun.objects.create(task="users.tasks.expire_vips", last_success_at=timezone.now(), runs=1)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    page = boss.get("/admin/overview/").content.decode()
+    assert "最近一次成功于" in page and "超过5分钟没有任务成功" not in page
+    assert "消息队列：<strong>无法连接</strong>" in page
+    settings.CELERY_BROKER_URL = own_redis.url(3)
+    assert "消息队列：<strong>正常</strong>" in boss.get("/admin/overview/").content.decode()

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -144,6 +145,31 @@ def receipts_missed_queue(*, now: datetime | None = None) -> int:
     if queued:
         logger.warning("queued %s receipts that were not sent after their payment", queued)
     return queued
+
+
+# A receipt not sent this long after its grant is late (the 5-minute job has had its chance).
+RECEIPT_LATE_AFTER = timedelta(minutes=10)
+
+
+def receipts_late_count(*, now=None) -> int:
+    """Receipts still unsent `RECEIPT_LATE_AFTER` after their grant, within the last day, for
+    members who can receive one (the metric behind the ReceiptsLate alert). One query."""
+    now = now or timezone.now()
+    sent = MemberEmail.objects.filter(
+        kind=MemberEmailKind.RECEIPT, reference=OuterRef("order__order_number")
+    )
+    return (
+        VipLedgerEntry.objects.filter(
+            kind=VipChangeKind.PURCHASE,
+            order__isnull=False,
+            created_at__gte=now - RECEIPT_CATCH_UP_WITHIN,
+            created_at__lte=now - RECEIPT_LATE_AFTER,
+            user__user_status=UserStatus.ACTIVE,
+        )
+        .exclude(user__email="")
+        .exclude(Exists(sent))
+        .count()
+    )
 
 
 def member_email_send(

@@ -20,15 +20,22 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from . import health
+
 logger = logging.getLogger(__name__)
 
 
 class DatabaseCollector:
-    """Gauges whose truth is in the database, read at each scrape in four queries:
+    """Gauges whose truth is in the database, read at each scrape in five queries:
     whether the database answers, members in force, paid orders whose grant is failing,
-    and each periodic job's interval, last success and its duration."""
+    receipts late, and each periodic job's interval, last success and its duration; and
+    whether the cache and the broker answer (a quarter of a second each at most).
+
+    The jobs are labelled `task`, not `job`: Prometheus gives every scraped series the
+    scrape's own `job` label, and renames a `job` the target sends to `exported_job`."""
 
     def collect(self):
+        yield from _dependencies()
         up = GaugeMetricFamily("vip_database_up", "1 if the database answered this scrape.")
         try:
             families = list(self._from_database())
@@ -45,6 +52,7 @@ class DatabaseCollector:
         from django_celery_beat.models import PeriodicTask
 
         from payments.models import OrderStatus, VipOrder
+        from users.notices import receipts_late_count
         from users.selectors import active_member_count
 
         from .models import JobRun
@@ -59,8 +67,13 @@ class DatabaseCollector:
             [],
             VipOrder.objects.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID).count(),
         )
+        late = GaugeMetricFamily(
+            "vip_receipts_late",
+            "Paid orders' receipts still unsent 10 minutes after the grant (last day).",
+        )
+        late.add_metric([], receipts_late_count())
         interval = GaugeMetricFamily(
-            "vip_job_interval_seconds", "Each periodic job's interval (0: paused).", labels=["job"]
+            "vip_job_interval_seconds", "Each periodic job's interval (0: paused).", labels=["task"]
         )
         for task, every, period, enabled in PeriodicTask.objects.filter(
             interval__isnull=False
@@ -70,17 +83,29 @@ class DatabaseCollector:
         success = GaugeMetricFamily(
             "vip_job_last_success_timestamp_seconds",
             "When each periodic job last succeeded (unix time).",
-            labels=["job"],
+            labels=["task"],
         )
         duration = GaugeMetricFamily(
-            "vip_job_last_duration_seconds", "How long its last success took.", labels=["job"]
+            "vip_job_last_duration_seconds", "How long its last success took.", labels=["task"]
         )
         for run in JobRun.objects.exclude(last_success_at=None):
             success.add_metric([run.task], run.last_success_at.timestamp())
             duration.add_metric([run.task], run.last_duration_seconds or 0)
         scraped = GaugeMetricFamily("vip_scrape_timestamp_seconds", "This scrape's time.")
         scraped.add_metric([], timezone.now().timestamp())
-        return [members, failing, interval, success, duration, scraped]
+        return [members, failing, late, interval, success, duration, scraped]
+
+
+def _dependencies():
+    """`vip_cache_up` and `vip_broker_up`, where the platform uses them (absent otherwise)."""
+    for name, text, state in (
+        ("vip_cache_up", "1 if the shared cache (Redis) answers.", health.cache_up()),
+        ("vip_broker_up", "1 if the Celery broker (Redis) answers.", health.broker_up()),
+    ):
+        if state is not None:
+            gauge = GaugeMetricFamily(name, text)
+            gauge.add_metric([], int(state))
+            yield gauge
 
 
 # Any of these marks a request as forwarded by a proxy (nginx's X-Real-IP, RFC 7239's

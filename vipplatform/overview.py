@@ -14,7 +14,26 @@ from payments import selectors as payments
 from payments.models import PaymentMethod
 from users import selectors as users
 
+from . import health
+
 DAYS = 30
+# No job succeeding for this long: no worker (the NoWorkerAlive alert's threshold).
+WORKERS_LATE = timedelta(minutes=5)
+
+
+STATE = {True: "正常", False: "无法连接", None: None}
+
+
+def _background() -> dict:
+    """The workers (their last job's success), the broker and the cache, as the alerts see
+    them (`vipplatform.health`)."""
+    last_job = health.last_job_success()
+    return {
+        "last_job": last_job,
+        "workers_late": last_job is None or timezone.now() - last_job > WORKERS_LATE,
+        "broker": STATE[health.broker_up()] or "未配置（任务在进程内立即执行）",
+        "cache": STATE[health.cache_up()] or "未配置（各进程内存）",
+    }
 
 
 @permission_required("payments.view_viporder", raise_exception=True)
@@ -60,5 +79,6 @@ def overview(request):
         "grant_failures": payments.grant_failures_recent(),
         "refused_notifications": payments.refused_notifications_recent(),
         "days": DAYS,
+        "background": _background(),
     }
     return render(request, "admin/overview.html", context)
