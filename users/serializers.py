@@ -199,7 +199,11 @@ class LoginInput(serializers.Serializer):
     username = serializers.CharField(
         # No account has a longer name: such a login is refused before any lookup.
         max_length=column_length(User, "username"),
-        error_messages={"required": "用户名不能为空", "blank": "用户名不能为空"},
+        error_messages={
+            "required": "用户名不能为空",
+            "blank": "用户名不能为空",
+            "max_length": f"用户名不能超过{column_length(User, 'username')}个字符",
+        },
     )
     password = serializers.CharField(
         max_length=128,
