@@ -58,10 +58,11 @@ def _seed_history(connection) -> None:
             " '支付成功', pay_time FROM vip_order WHERE status = 1"
         )
         cursor.execute(
-            "INSERT INTO payment_notification (received_at, remote_addr, headers, body,"
-            " order_number, verified, outcome, detail, processed_at)"
-            " SELECT pay_time, '10.0.0.1', '{}', CONCAT('{\"orderId\": \"', order_number,"
-            " '\", \"status\": \"SUCCESS\"}'), order_number, 1, 'paid', '', pay_time"
+            "INSERT INTO payment_notification (received_at, remote_addr, provider, event_id,"
+            " headers, body, order_number, verified, outcome, detail, processed_at)"
+            " SELECT pay_time, '10.0.0.1', 'contract', '', '{}', CONCAT('{\"orderId\": \"',"
+            " order_number, '\", \"status\": \"SUCCESS\"}'), order_number, 1, 'paid', '',"
+            " pay_time"
             " FROM vip_order WHERE status = 1"
         )
 

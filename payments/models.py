@@ -2,6 +2,7 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -75,6 +76,13 @@ class VipPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.days}天, ¥{self.price})"
+
+    def clean(self) -> None:
+        """Two plans on sale never share a name: buyers choose by it."""
+        if self.is_active and (
+            VipPlan.objects.filter(name=self.name, is_active=True).exclude(pk=self.pk).exists()
+        ):
+            raise ValidationError({"name": "在售套餐中已有同名套餐"})
 
 
 def new_order_number() -> str:

@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from payments.models import OrderStatus, VipPlan
+from payments.models import NotificationOutcome, OrderStatus, PaymentNotification, VipPlan
 from users.models import User, VipChangeKind, VipLedgerEntry
 from users.services import vip_extend
 
@@ -350,3 +350,64 @@ def test_the_vip_page_stands_whatever_is_in_the_plans_table(client_for, user, pl
     assert page.status_code == HTTPStatus.OK
     text = page.content.decode()
     assert "季度会员" in text and "坏套餐" not in text
+
+
+# --- What an operator hit on real data (issue 27's first findings).
+
+
+def test_the_ledger_is_searched_by_order_number_on_mariadb(admin_client, plans, user):
+    """MariaDB refused the search's `IN (... LIMIT 1)` subquery: HTTP 500 for every search
+    that was not an exact username, the order page's own link included."""
+    order = VipOrderFactory(user=user, status=OrderStatus.PAID)
+    vip_extend(user_id=user.pk, days=30, order_id=order.pk, reason="paid")
+    found = admin_client.get("/admin/users/vipledgerentry/", {"q": order.order_number})
+    assert found.status_code == 200
+    assert [entry.order_id for entry in found.context["cl"].result_list] == [order.pk]
+    nothing = admin_client.get("/admin/users/vipledgerentry/", {"q": "no-such-thing"})
+    assert nothing.status_code == 200
+    assert list(nothing.context["cl"].result_list) == []
+
+
+@pytest.mark.parametrize(
+    "url", [ORDERS, USERS, "/admin/users/vipledgerentry/", "/admin/payments/paymentnotification/"]
+)
+def test_the_big_lists_offer_no_facet_counts(admin_client, url):
+    """「显示计数」 counted every filter choice over a million orders: the worker was killed."""
+    page = admin_client.get(url, {"_facets": "True"})
+    assert page.status_code == 200
+    assert page.context["cl"].add_facets is False
+    assert "显示计数" not in page.content.decode()
+
+
+def test_reprocessing_says_what_it_skipped_and_why(admin_client, plans):
+    refused = PaymentNotification.objects.create(
+        verified=False, outcome=NotificationOutcome.REFUSED, body="{}"
+    )
+    answer = admin_client.post(
+        "/admin/payments/paymentnotification/",
+        {"action": "reprocess", ACTION_CHECKBOX_NAME: [refused.pk]},
+        follow=True,
+    )
+    shown = [(m.level_tag, m.message) for m in answer.context["messages"]]
+    assert shown == [
+        (
+            "warning",
+            "重新处理 0 条成功，0 条失败。跳过 1 条：只重新处理签名有效、处理出错的回调"
+            "（被拒绝、已处理的回调不会重新处理）。",
+        )
+    ]
+
+
+def test_two_plans_on_sale_cannot_share_a_name(admin_client, plans):
+    answer = admin_client.post(
+        "/admin/payments/vipplan/2/change/",
+        {"name": "月度会员", "days": 90, "price": "88.00", "is_active": "on"},
+    )
+    assert answer.status_code == 200
+    assert "在售套餐中已有同名套餐" in answer.content.decode()
+    assert VipPlan.objects.get(pk=2).name == "季度会员"
+    off_sale = admin_client.post(
+        "/admin/payments/vipplan/2/change/",
+        {"name": "月度会员", "days": 90, "price": "88.00"},  # not on sale: allowed
+    )
+    assert off_sale.status_code == 302

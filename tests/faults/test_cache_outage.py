@@ -82,7 +82,9 @@ def test_the_platform_serves_without_redis_and_nothing_stale_after(start_gunicor
         begun = time.monotonic()
         assert alice.api("GET", f"/api/payment/status/{number}")[1]["status"] == 1
         polls.append(time.monotonic() - begun)
-    assert sum(polls) < 3, polls  # 20 polls of 3 reads each, 0.25 s apiece, would be 15 s
+    # Without the circuit: 20 polls of 3 reads each, 0.25 s apiece, 15 s. With it, each
+    # worker waits once per 2 s period; the margin is for a loaded CI machine.
+    assert sum(polls) < 6, polls
     begun = time.monotonic()
     assert Browser(server.url).api("GET", "/readyz")[1]["cache"] == "down"
     assert time.monotonic() - begun < 0.5
