@@ -14,6 +14,8 @@ miss), then lets one call through (the others still answer at once). So a hung R
 process one socket timeout per period, not one per request. A write that failed may have left
 an entry stale (a session logged out, an order paid meanwhile), so that one call is emptying the
 cache: only when it succeeds is "cache answers again" logged (once) and the cache used again.
+(A process that never saw the outage keeps using Redis meanwhile, and may read an entry the
+outage left stale until a process that saw it empties the cache: at most one period.)
 The cache's Redis database must be the platform's own.
 
 Django builds a new `redis.Redis` for every cache call, which with redis-py 8 costs more than
@@ -91,8 +93,8 @@ class _Health:
             self.probing = False
             if now - self.last_logged >= LOG_INTERVAL_SECONDS:
                 logger.warning(
-                    "cache unavailable, serving from the database (%s more failures since the "
-                    "last report): %s",
+                    "cache unavailable, serving from the database (%s calls answered without "
+                    "it since the last report): %s",
                     self.suppressed,
                     exc,
                 )
