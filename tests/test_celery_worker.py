@@ -10,7 +10,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-import redis
 from django.utils import timezone
 
 from payments.models import OrderStatus
@@ -29,8 +28,7 @@ FAILURES = 2
 
 @pytest.fixture
 def worker(tmp_path, own_redis):
-    broker = own_redis.url(1)
-    redis.Redis.from_url(broker, socket_connect_timeout=1).flushdb()  # the run's own Redis
+    broker = own_redis.url(1)  # a database of the run's own Redis that only this test uses
     env = env_on_test_database(
         CELERY_BROKER_URL=broker,
         VIP_GRANT_RETRY_BASE_SECONDS="1",
