@@ -116,8 +116,9 @@ else:
         "LOCATION": "throttle_count",
     }
 # After a Redis error, the cache is not called for this long (each call answers at once as a
-# miss); then one call tries it again. A hung Redis costs a process one timeout per period.
-CACHE_CIRCUIT_SECONDS = env.float("CACHE_CIRCUIT_SECONDS", default=10.0)
+# miss); then one call pings it briefly (0.1 s). A hung Redis costs a process one brief wait
+# per period; an entry an outage left stale may be read for about as long after it.
+CACHE_CIRCUIT_SECONDS = env.float("CACHE_CIRCUIT_SECONDS", default=1.0)
 # Cache the order-status and session-user reads (and sessions) only in a cache every process
 # shares: with the per-process default, one worker could not invalidate another's copy.
 READ_CACHE = env.bool("READ_CACHE", default=bool(env.str("CACHE_URL", default="")))

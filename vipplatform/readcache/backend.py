@@ -9,13 +9,14 @@ open (a Redis outage must not lock every user out; the counts start again when i
 The failure is logged once a minute, not per request.
 
 A circuit breaker keeps a Redis that hangs from slowing every request: after a failure the
-process stops calling Redis for `CACHE_CIRCUIT_SECONDS` (every operation answers at once as a
-miss), then lets one call through (the others still answer at once). So a hung Redis costs a
-process one socket timeout per period, not one per request. A write that failed may have left
-an entry stale (a session logged out, an order paid meanwhile), so that one call is emptying the
-cache: only when it succeeds is "cache answers again" logged (once) and the cache used again.
-(A process that never saw the outage keeps using Redis meanwhile, and may read an entry the
-outage left stale until a process that saw it empties the cache: at most one period.)
+process stops calling Redis for `CACHE_CIRCUIT_SECONDS` (1 s; every operation answers at once
+as a miss), then lets one call probe it with a brief PING (0.1 s at most; the others still
+answer at once). So a hung Redis costs a process one short wait per period, not one per
+request. A write that failed may have left an entry stale (a session logged out, an order paid
+meanwhile), so when the PING answers the probe empties the cache: only then is "cache answers
+again" logged (once) and the cache used again. (A process that never saw the outage keeps using
+Redis meanwhile, and may read an entry the outage left stale until a process that saw it
+empties the cache: about one period.)
 The cache's Redis database must be the platform's own.
 
 Django builds a new `redis.Redis` for every cache call, which with redis-py 8 costs more than
@@ -45,9 +46,9 @@ logger = logging.getLogger(__name__)
 
 _ABSENT = object()
 LOG_INTERVAL_SECONDS = 60
-# The readiness probe's own PING gives up sooner than the cache's calls: /readyz answers in
-# well under half a second whatever Redis does.
-READINESS_TIMEOUT_SECONDS = 0.1
+# The PING of the circuit's probe and of the readiness probe gives up sooner than the cache's
+# calls: a hung Redis costs a probe 0.1 s, and /readyz answers in well under half a second.
+BRIEF_TIMEOUT_SECONDS = 0.1
 
 
 class _Health:
@@ -123,6 +124,7 @@ def _fail_safe(answer_on_failure):
             try:
                 if allowed == "probe":
                     try:
+                        self.ping_briefly()  # a hung Redis costs the probe 0.1 s at most
                         super(RedisCache, self).clear()  # nothing stale after an outage
                     except RedisError:
                         raise
@@ -184,24 +186,29 @@ class RedisCache(redis.RedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
         self._ahead = {}
-        self._readiness = None
+        self._brief = None
 
     def available(self) -> bool:
         """Whether Redis answers now (for the readiness probe): no while the circuit is open,
-        without waiting on it; else a PING that waits at most `READINESS_TIMEOUT_SECONDS`."""
+        without waiting on it; else a brief PING."""
         if health.unavailable():
             return False
-        if self._readiness is None:
-            self._readiness = Redis.from_url(
-                self._servers[0],
-                socket_timeout=READINESS_TIMEOUT_SECONDS,
-                socket_connect_timeout=READINESS_TIMEOUT_SECONDS,
-            )
         try:
-            return bool(self._readiness.ping())
+            return self.ping_briefly()
         except RedisError as exc:
             health.failed(exc)
             return False
+
+    def ping_briefly(self) -> bool:
+        """PING on a client of its own that waits at most `BRIEF_TIMEOUT_SECONDS`: the circuit's
+        probe and the readiness probe ask this before anything slower."""
+        if self._brief is None:
+            self._brief = Redis.from_url(
+                self._servers[0],
+                socket_timeout=BRIEF_TIMEOUT_SECONDS,
+                socket_connect_timeout=BRIEF_TIMEOUT_SECONDS,
+            )
+        return bool(self._brief.ping())
 
     def read_ahead(self, keys) -> None:
         """Fetch `keys` now, in one round trip, for this request's first `get` of each. If
