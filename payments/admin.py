@@ -76,6 +76,15 @@ class GrantFailedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The providers by the names staff know (a notification's `provider` is its path name).
+PROVIDER_NAMES = {
+    "wechat": "微信支付",
+    "alipay": "支付宝",
+    "contract": "支付网关（回调接口）",
+    "sandbox": "沙箱",
+}
+
+
 def _changelist(model: str, **filters) -> str:
     return reverse(f"admin:{model}_changelist") + "?" + urlencode(filters)
 
@@ -256,7 +265,7 @@ class VipOrderAdmin(admin.ModelAdmin):
 class PaymentNotificationAdmin(admin.ModelAdmin):
     """Every gateway notification as received; read-only."""
 
-    list_display = ["received_at", "order_link", "verified", "outcome", "remote_addr"]
+    list_display = ["received_at", "channel", "order_link", "verified", "outcome", "remote_addr"]
     list_filter = ["verified", "outcome", ("received_at", admin.DateFieldListFilter)]
     search_fields = ["=order_number"]
     search_help_text = "准确的订单号"
@@ -277,6 +286,10 @@ class PaymentNotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="支付渠道", ordering="provider")
+    def channel(self, notification: PaymentNotification) -> str:
+        return PROVIDER_NAMES.get(notification.provider, notification.provider or "-")
 
     @admin.display(description="订单号", ordering="order_number")
     def order_link(self, notification: PaymentNotification):

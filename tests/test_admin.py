@@ -411,3 +411,29 @@ def test_two_plans_on_sale_cannot_share_a_name(admin_client, plans):
         {"name": "月度会员", "days": 90, "price": "88.00"},  # not on sale: allowed
     )
     assert off_sale.status_code == 302
+
+
+def test_staff_disable_accounts_with_an_action_and_their_sessions_end(
+    admin_client, admin_user, client_for, plans
+):
+    """The API disabled users with orders; the admin had no 「禁用」 for them."""
+    member = UserFactory()
+    VipOrderFactory(user=member, status=OrderStatus.PAID)
+    session = client_for(member)
+    assert session.get("/api/users/current").json()["code"] == 200
+    answer = act(admin_client, USERS, "disable_users", [member, admin_user])
+    assert answer.status_code == 302
+    shown = [m.message for m in answer.wsgi_request._messages]
+    assert f"{admin_user.username}: 不能禁用当前登录的账户" in shown
+    assert "已禁用 1 个账户。" in shown
+    member.refresh_from_db()
+    assert not member.is_active and member.vip_orders.count() == 1  # orders kept
+    assert session.get("/api/users/current").json()["code"] == 401
+    assert LogEntry.objects.filter(object_id=str(member.pk), change_message="禁用账户").exists()
+
+
+def test_notifications_name_their_channel_as_staff_know_it(admin_client):
+    PaymentNotification.objects.create(provider="alipay", body="x", order_number="o1")
+    PaymentNotification.objects.create(provider="wechat", body="x", order_number="o2")
+    page = admin_client.get("/admin/payments/paymentnotification/").content.decode()
+    assert "支付宝" in page and "微信支付" in page

@@ -147,7 +147,7 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["username", "email", "password1", "password2"]})
     ]
     inlines = [VipLedgerInline]
-    actions = ["grant_vip", "revoke_vip"]
+    actions = ["grant_vip", "revoke_vip", "disable_users"]
 
     class Media:
         css = {"all": ["vip/admin.css"]}
@@ -242,6 +242,23 @@ class UserAdmin(DjangoUserAdmin):
             after=after,
             apply=apply,
         )
+
+    @admin.action(description="禁用所选账户（保留订单和VIP记录）", permissions=["change"])
+    def disable_users(self, request, queryset):
+        disabled = 0
+        for user in queryset.order_by("username"):
+            try:
+                changed = services.user_disable(user_id=user.pk, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
+                continue
+            if changed:
+                disabled += 1
+                self.log_change(request, user, "禁用账户")
+        if disabled:
+            self.message_user(request, f"已禁用 {disabled} 个账户。", messages.SUCCESS)
+        else:
+            self.message_user(request, "所选账户都已是禁用状态，或不能禁用。", messages.WARNING)
 
     @admin.action(description="取消VIP", permissions=["change"])
     def revoke_vip(self, request, queryset):

@@ -55,6 +55,10 @@ class CannotDeleteSelf(Conflict):
     message = "不能删除当前登录的账户"
 
 
+class CannotDisableSelf(Conflict):
+    message = "不能禁用当前登录的账户"
+
+
 class CannotDeleteSuperuser(DomainError):
     kind = ErrorKind.FORBIDDEN
     message = "只有超级管理员可以删除超级管理员账户"

@@ -23,6 +23,7 @@ from .exceptions import (
     BadCredentials,
     CannotDeleteSelf,
     CannotDeleteSuperuser,
+    CannotDisableSelf,
     EmailTaken,
     UsernameTaken,
     UserNotFound,
@@ -353,10 +354,30 @@ def user_delete(*, user_id: int, actor: User) -> bool:
         else:
             logger.info("user=%s deleted by %s", user_id, actor)
             return True
-    user.is_active = False
-    user.save(update_fields=["user_status", "update_time"])
+    _disable(user)
     logger.info("user=%s disabled instead of deleted (has payments) by %s", user_id, actor)
     return False
+
+
+@transaction.atomic
+def user_disable(*, user_id: int, actor: User) -> bool:
+    """Disable an account (it can no longer log in; its sessions end at their next request);
+    orders and VIP history stay. Answers whether it changed (False: already disabled)."""
+    if user_id == actor.pk:
+        raise CannotDisableSelf()
+    user = _lock_user(user_id)
+    if user.is_superuser and not actor.is_superuser:
+        raise CannotDeleteSuperuser("只有超级管理员可以禁用超级管理员账户")
+    if not user.is_active:
+        return False
+    _disable(user)
+    logger.info("user=%s disabled by %s", user_id, actor)
+    return True
+
+
+def _disable(user: User) -> None:
+    user.is_active = False
+    user.save(update_fields=["user_status", "update_time"])
 
 
 def passwords_hash_plain(*, batch_size: int = 500) -> int:
