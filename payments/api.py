@@ -151,11 +151,7 @@ class QrCodeView(APIView):
     )
     def get(self, request, order_number: str):
         order = selectors.order_get(order_number=order_number)
-        if not (
-            links.holds_token(request, order.order_number)
-            or order.user_id == request.user.pk
-            or has_staff_right(request.user, VIEW_ORDERS)
-        ):
+        if not (links.may_pay(request, order) or has_staff_right(request.user, VIEW_ORDERS)):
             raise OrderNotFound()  # as a missing one: a 403 would tell which exist
         svg = qr_code_svg(order.payment_code or callback_provider().create_payment(order))
         response = HttpResponse(svg, content_type="image/svg+xml")

@@ -20,6 +20,12 @@ def holds_token(request, order_number: str) -> bool:
     return constant_time_compare(given, order_token(order_number))
 
 
+def may_pay(request, order) -> bool:
+    """Whether the requester holds the order's QR code (its link's token) or is its buyer:
+    who may open the code, the sandbox checkout and its buttons."""
+    return holds_token(request, order.order_number) or order.user_id == request.user.pk
+
+
 def with_token(path: str, order_number: str) -> str:
     """`path` (an absolute URL or a path) with the order's token."""
     return f"{path}?{TOKEN_PARAMETER}={order_token(order_number)}"

@@ -93,7 +93,7 @@ def _require_payer(request, order_number: str):
     """The order, for whoever holds its QR code (the link's token) or is its buyer; a 404,
     as for a missing order, to anyone who only knows its number."""
     order = _order_or_404(order_number)
-    if not (links.holds_token(request, order.order_number) or order.user_id == request.user.pk):
+    if not links.may_pay(request, order):
         raise Http404("订单不存在")
     return order
 
