@@ -63,7 +63,9 @@ def seed_orders(count: int, *, pending: bool = False, prefix: str = "B") -> floa
         else "CASE WHEN seq %% 10 < 6 THEN 1 WHEN seq %% 10 < 8 THEN 3 "
         "WHEN seq %% 10 < 9 THEN 2 ELSE 0 END"
     )
-    created = f"{_now()}" if pending else f"{_now()} - INTERVAL (seq %% 7776000) SECOND"
+    # evenly over the 90 days (7,776,000 s), the newest first in the sequence
+    step = 7_776_000 / max(count, 1)
+    created = f"{_now()}" if pending else f"{_now()} - INTERVAL FLOOR((seq - 1) * {step}) SECOND"
     expires = f"{_now()} + INTERVAL 1 DAY" if pending else "c.create_time + INTERVAL 30 MINUTE"
     _execute(
         "INSERT INTO vip_order (user_id, order_number, vip_type, plan_name, plan_days, amount,"

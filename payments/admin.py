@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from vipplatform.admin import CappedCountPaginator
+from vipplatform.admin import BigListAdmin, CappedCountPaginator
 
 from . import services
 from .exceptions import OrderNotPending
@@ -90,7 +90,7 @@ def _changelist(model: str, **filters) -> str:
 
 
 @admin.register(VipOrder)
-class VipOrderAdmin(admin.ModelAdmin):
+class VipOrderAdmin(BigListAdmin, admin.ModelAdmin):
     list_display = [
         "order_number",
         "user_link",
@@ -112,11 +112,9 @@ class VipOrderAdmin(admin.ModelAdmin):
     # The users come in a second query: joined, MariaDB sorts the whole order table into a
     # temporary table before the LIMIT (2.6 s over a million orders, against milliseconds).
     list_select_related = False
-    list_per_page = 50
-    paginator = CappedCountPaginator
-    show_facets = admin.ShowFacets.NEVER  # a count per filter choice: a scan of every row
-    show_full_result_count = False
     ordering = ["-create_time", "-id"]
+    # The columns an index sorts; by user or plan MariaDB sorts a million rows (4.8 s by user).
+    sortable_by = ["order_number", "amount", "created"]
     fieldsets = [
         (None, {"fields": ["order_number", "user_link", "status_name", "related"]}),
         (
@@ -262,17 +260,14 @@ class VipOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentNotification)
-class PaymentNotificationAdmin(admin.ModelAdmin):
+class PaymentNotificationAdmin(BigListAdmin, admin.ModelAdmin):
     """Every gateway notification as received; read-only."""
 
     list_display = ["received_at", "channel", "order_link", "verified", "outcome", "remote_addr"]
     list_filter = ["verified", "outcome", ("received_at", admin.DateFieldListFilter)]
     search_fields = ["=order_number"]
     search_help_text = "准确的订单号"
-    list_per_page = 50
-    paginator = CappedCountPaginator
-    show_facets = admin.ShowFacets.NEVER  # a count per filter choice: a scan of every row
-    show_full_result_count = False
+    sortable_by = ["received_at", "order_link"]  # the indexed columns
     actions = ["reprocess"]
 
     class Media:

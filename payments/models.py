@@ -179,6 +179,14 @@ class VipOrder(models.Model):
             models.Index(fields=["status", "pay_time"], name="vip_order_status_paid_idx"),
             # The admin's list, newest first (InnoDB appends the id: ties are ordered too).
             models.Index(fields=["create_time"], name="vip_order_created_idx"),
+            # The staff search's other sorts, and the admin's filters together (a combination
+            # that matches few orders is otherwise a scan of them all).
+            models.Index(fields=["amount"], name="vip_order_amount_idx"),
+            models.Index(fields=["pay_time"], name="vip_order_paid_idx"),
+            models.Index(
+                fields=["payment_method", "plan", "status", "expire_time"],
+                name="vip_order_filters_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -278,3 +286,44 @@ class PaymentNotification(models.Model):
         return (
             f"{received:%Y-%m-%d %H:%M:%S} {self.order_number or '-'} {self.get_outcome_display()}"
         )
+
+
+class OrderDay(models.Model):
+    """A day (site time) whose orders are counted in `OrderDayTotal`: the days before today,
+    built by the totals job (`payments.totals`). Its row is also the lock two refreshes of the
+    same day take."""
+
+    day = models.DateField("日期", primary_key=True)
+    refreshed_at = models.DateTimeField("统计时间", default=timezone.now)
+
+    class Meta:
+        db_table = "order_day"
+        verbose_name = "订单日汇总"
+        verbose_name_plural = "订单日汇总"
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d}"
+
+
+class OrderDayTotal(models.Model):
+    """The orders created on a day with one stored status, plan, payment method and day of
+    payment: how many, and their amount. Statistics and the overview add these up instead of
+    scanning a million orders."""
+
+    day = models.ForeignKey(OrderDay, on_delete=models.CASCADE, related_name="totals")
+    status = models.IntegerField(choices=OrderStatus.choices)
+    plan_id = models.IntegerField("套餐")  # the plan's id (`vipType`), no key: a plain count
+    payment_method = models.IntegerField(choices=PaymentMethod.choices, null=True)
+    pay_day = models.DateField("支付日期", null=True)
+    orders = models.PositiveIntegerField("订单数")
+    amount = models.DecimalField("金额", max_digits=14, decimal_places=2)
+
+    class Meta:
+        db_table = "order_day_total"
+        verbose_name = "订单日汇总明细"
+        verbose_name_plural = "订单日汇总明细"
+        indexes = [models.Index(fields=["pay_day"], name="order_day_total_paid_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day_id:%Y-%m-%d} {self.get_status_display()} {self.orders}"

@@ -1,22 +1,23 @@
 """Read-only order queries shared by the API, the pages and the admin."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from . import totals
 from .exceptions import OrderNotFound
 from .models import (
     NotificationOutcome,
+    OrderDayTotal,
     OrderStatus,
     PaymentMethod,
     PaymentNotification,
     PlanCode,
     VipOrder,
     VipPlan,
-    status_seen_as,
 )
 
 
@@ -44,12 +45,13 @@ def order_search(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> QuerySet[VipOrder]:
-    """The staff search: every filter given applies; `order_number` matches a substring,
-    `status` as users read it, the creation times are inclusive."""
+    """The staff search: every filter given applies; `order_number` matches the numbers that
+    start with it (the unique index; a substring is a scan of every order, 2.4 s over a
+    million), `status` as users read it, the creation times are inclusive."""
     exact = {"user_id": user_id, "plan_id": plan_id, "payment_method": payment_method}
     orders = VipOrder.objects.filter(**{k: v for k, v in exact.items() if v is not None})
     if order_number is not None:
-        orders = orders.filter(order_number__contains=order_number)
+        orders = orders.filter(order_number__istartswith=order_number)
     if status is not None:
         orders = orders.with_status(status)
     if created_from is not None:
@@ -59,25 +61,50 @@ def order_search(
     return orders.order_by(*ordering)
 
 
-def order_statistics() -> dict:
-    """Counts and sums over all orders, in one aggregate query."""
-    now = timezone.now()
-    zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
-    stats = VipOrder.objects.aggregate(
-        totalOrders=Count("pk"),
-        pendingOrders=Count("pk", filter=status_seen_as(OrderStatus.PENDING, now=now)),
-        paidOrders=Count("pk", filter=status_seen_as(OrderStatus.PAID, now=now)),
-        cancelledOrders=Count("pk", filter=status_seen_as(OrderStatus.CANCELLED, now=now)),
-        expiredOrders=Count("pk", filter=status_seen_as(OrderStatus.EXPIRED, now=now)),
-        totalAmount=Coalesce(Sum("amount"), zero),
-        paidAmount=Coalesce(Sum("amount", filter=Q(status=OrderStatus.PAID)), zero),
-        wechatOrders=Count("pk", filter=Q(payment_method=PaymentMethod.WECHAT)),
-        alipayOrders=Count("pk", filter=Q(payment_method=PaymentMethod.ALIPAY)),
-        bankCardOrders=Count("pk", filter=Q(payment_method=PaymentMethod.BANK_CARD)),
-        monthlyOrders=Count("pk", filter=Q(plan_id=PlanCode.MONTHLY)),
-        quarterlyOrders=Count("pk", filter=Q(plan_id=PlanCode.QUARTERLY)),
-        yearlyOrders=Count("pk", filter=Q(plan_id=PlanCode.YEARLY)),
+def _order_counts(rows, *, count: str, amount: str) -> dict:
+    """The statistics' sums over `rows` (orders, or daily totals whose `count` and `amount`
+    columns hold them), by stored status, in one aggregate query."""
+    zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+    def number(condition=None):
+        return Coalesce(Sum(count, filter=condition), 0)
+
+    return rows.aggregate(
+        totalOrders=number(),
+        storedPending=number(Q(status=OrderStatus.PENDING)),
+        paidOrders=number(Q(status=OrderStatus.PAID)),
+        cancelledOrders=number(Q(status=OrderStatus.CANCELLED)),
+        storedExpired=number(Q(status=OrderStatus.EXPIRED)),
+        totalAmount=Coalesce(Sum(amount), zero),
+        paidAmount=Coalesce(Sum(amount, filter=Q(status=OrderStatus.PAID)), zero),
+        wechatOrders=number(Q(payment_method=PaymentMethod.WECHAT)),
+        alipayOrders=number(Q(payment_method=PaymentMethod.ALIPAY)),
+        bankCardOrders=number(Q(payment_method=PaymentMethod.BANK_CARD)),
+        monthlyOrders=number(Q(plan_id=PlanCode.MONTHLY)),
+        quarterlyOrders=number(Q(plan_id=PlanCode.QUARTERLY)),
+        yearlyOrders=number(Q(plan_id=PlanCode.YEARLY)),
     )
+
+
+def order_statistics() -> dict:
+    """Counts and sums over all orders: the daily totals (`payments.totals`) plus the orders
+    they do not hold yet, each summed by the database; the orders open for payment now are
+    counted live (the status index), so a pending order past its deadline counts as expired
+    whenever it was counted."""
+    now = timezone.now()
+    through = totals.counted_through()
+    counted = (
+        _order_counts(OrderDayTotal.objects.all(), count="orders", amount="amount")
+        if through
+        else {}
+    )
+    live = VipOrder.objects.filter(totals.uncounted_q(through))
+    stats = _order_counts(live, count=Value(1), amount="amount")
+    for key, value in counted.items():
+        stats[key] += value
+    stored_pending = stats.pop("storedPending")
+    stats["pendingOrders"] = VipOrder.objects.with_status(OrderStatus.PENDING, now=now).count()
+    stats["expiredOrders"] = stats.pop("storedExpired") + stored_pending - stats["pendingOrders"]
     total = stats["totalOrders"]
     stats["paymentRate"] = (
         (Decimal(stats["paidOrders"] * 100) / total).quantize(Decimal("0.01"))
@@ -120,25 +147,61 @@ def orders_to_reconcile(
 
 
 def sales_by_day(*, since: datetime) -> list[dict]:
-    """Paid orders and their takings per day (site time) since `since`: one GROUP BY, served
-    by the (status, pay_time) index."""
-    return list(
-        VipOrder.objects.filter(status=OrderStatus.PAID, pay_time__gte=since)
+    """Paid orders and their takings per day of payment (site time) since `since`: the daily
+    totals' and the uncounted orders' (`payments.totals`), each one GROUP BY."""
+    through = totals.counted_through()
+    by_day: dict = {}
+    parts = [
+        VipOrder.objects.filter(totals.uncounted_q(through), status=OrderStatus.PAID)
+        .filter(pay_time__gte=since)
         .annotate(day=TruncDate("pay_time"))
         .values("day")
         .annotate(orders=Count("id"), sales=Sum("amount"))
-        .order_by("day")
-    )
+    ]
+    if through:
+        parts.append(
+            OrderDayTotal.objects.filter(
+                status=OrderStatus.PAID, pay_day__gte=timezone.localdate(since)
+            )
+            .values("pay_day")
+            .annotate(orders=Sum("orders"), sales=Sum("amount"))
+        )
+    for part in parts:
+        for row in part.order_by():
+            key = row.get("day", row.get("pay_day"))
+            day = by_day.setdefault(key, {"day": key, "orders": 0, "sales": 0})
+            day["orders"] += row["orders"]
+            day["sales"] += row["sales"]
+    return [by_day[day] for day in sorted(by_day)]
 
 
-def conversion_by_method(*, since: datetime) -> list[dict]:
-    """Orders created since `since` and how many of them were paid, per payment method."""
-    return list(
-        VipOrder.objects.filter(create_time__gte=since)
+def conversion_by_method(*, since: date) -> list[dict]:
+    """Orders created since the day `since` and how many of them were paid, per payment
+    method: the daily totals' and the uncounted orders'."""
+    through = totals.counted_through()
+    by_method: dict = {}
+    parts = [
+        VipOrder.objects.filter(totals.uncounted_q(through))
+        .filter(create_time__gte=totals.day_start(since))
         .values("payment_method")
         .annotate(created=Count("id"), paid=Count("id", filter=Q(status=OrderStatus.PAID)))
-        .order_by("payment_method")
-    )
+    ]
+    if through:
+        parts.append(
+            OrderDayTotal.objects.filter(day__gte=since)
+            .values("payment_method")
+            .annotate(created=Sum("orders"), paid=Sum("orders", filter=Q(status=OrderStatus.PAID)))
+        )
+    for part in parts:
+        for row in part.order_by():
+            method = by_method.setdefault(
+                row["payment_method"],
+                {"payment_method": row["payment_method"], "created": 0, "paid": 0},
+            )
+            method["created"] += row["created"]
+            method["paid"] += row["paid"] or 0
+    return sorted(by_method.values(), key=lambda row: (row["payment_method"] is None,
+                                                       row["payment_method"] or 0))  # fmt: skip
 
 
 def grant_failures_recent(*, limit: int = 10) -> list[VipOrder]:

@@ -162,7 +162,9 @@ class OrderSearchInput(PageQuerySerializer):
 
     userId = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     orderNumber = serializers.CharField(
-        required=False, max_length=column_length(VipOrder, "order_number"), help_text="子串匹配"
+        required=False,
+        max_length=column_length(VipOrder, "order_number"),
+        help_text="订单号，或它开头的几位（不按中间的片段查找：那要扫描全部订单）",
     )
     vipType = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     paymentMethod = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from vipplatform.readcache import order_changed
 
-from . import links, metrics, selectors
+from . import links, metrics, selectors, totals
 from .exceptions import (
     AmountMismatch,
     GatewayUnavailable,
@@ -161,7 +161,7 @@ def order_mark_paid(
     order.pay_time = now
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "pay_time", "transaction_id"])
-    order_changed(order)
+    _status_changed(order)
     logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
     if not _announce_payment(order):
         _retry_grant_later(order)
@@ -234,9 +234,16 @@ def order_mark_failed(
     order.status = OrderStatus.CANCELLED
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "transaction_id"])
-    order_changed(order)
+    _status_changed(order)
     logger.info("payment failed, order cancelled order=%s user=%s", order_number, order.user_id)
     return order, NotificationOutcome.FAILED
+
+
+def _status_changed(order: VipOrder) -> None:
+    """After an order's status is saved: its cached status and its day's totals follow when
+    the transaction commits."""
+    order_changed(order)
+    totals.order_day_changed(order.create_time)
 
 
 @transaction.atomic
@@ -247,7 +254,7 @@ def order_cancel(*, order_id: int) -> VipOrder:
         raise OrderNotPending()
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status"])
-    order_changed(order)
+    _status_changed(order)
     _close_at_provider_later([order.pk], [order.payment_method])
     logger.info("order cancelled order=%s user=%s", order.order_number, order.user_id)
     return order

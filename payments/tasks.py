@@ -8,7 +8,7 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from . import notifications, selectors, services
+from . import notifications, selectors, services, totals
 from .exceptions import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
@@ -17,6 +17,16 @@ logger = logging.getLogger(__name__)
 @shared_task
 def expire_orders() -> int:
     return services.order_expire_overdue()
+
+
+@shared_task
+def refresh_order_totals() -> int:
+    return totals.totals_refresh()
+
+
+@shared_task
+def recount_order_totals() -> int:
+    return totals.totals_refresh(everything=True)
 
 
 @shared_task

@@ -290,6 +290,11 @@ class MemberEmail(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "kind", "reference"], name="member_email_once")
         ]
+        indexes = [
+            # The admin's search by address or order number, and a member's page.
+            models.Index(fields=["to"], name="member_email_to_idx"),
+            models.Index(fields=["reference"], name="member_email_reference_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.to}"

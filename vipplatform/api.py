@@ -264,6 +264,18 @@ class PageQuerySerializer(FlatSerializer):
     )
 
 
+def _rows(queryset, offset: int, size: int) -> list:
+    """The rows `offset` to `offset + size`; past the first page in two steps, their ids (read
+    from the index that orders them, skipping rows without reading them) and then the rows:
+    with one query and a large offset MariaDB sorts the whole table (page 9999 of a million
+    orders: 1.1 s)."""
+    if offset == 0:
+        return list(queryset[:size])
+    ids = list(queryset.values_list("pk", flat=True)[offset : offset + size])
+    rows = {row.pk: row for row in queryset.filter(pk__in=ids)}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 class SpringPagination(BasePagination):
     """The old service's page format (Spring Data's): pages count from 0, `size` is capped."""
 
@@ -277,7 +289,7 @@ class SpringPagination(BasePagination):
     def paginate(self, queryset, *, page: int, size: int):
         self.page, self.size = page, min(size, self.max_size)
         offset = self.page * self.size
-        rows = list(queryset[offset : offset + self.size])
+        rows = _rows(queryset, offset, self.size)
         if len(rows) < self.size and (rows or offset == 0):
             # The last page tells the total without a COUNT (as Spring Data's pages do).
             self.total = offset + len(rows)

@@ -27,59 +27,79 @@ JOBS = {
     "对账：向支付网关查询未支付订单": Job(
         "payments.tasks.reconcile_payments",
         300,
-        "Every 5 minutes, before orders expire, so a payment whose notification was lost is "
-        "found while the order is still pending. Command: reconcile_payments.",
+        "每5分钟，在订单过期之前：支付通知丢失的订单在仍待支付时就能查到已付款。"
+        "手动运行：manage.py reconcile_payments",
     ),
-    "过期未支付订单": Job("payments.tasks.expire_orders", 60, "Command: expire_orders."),
+    "订单日汇总：新的一天与昨天": Job(
+        "payments.tasks.refresh_order_totals",
+        300,
+        "统计今天以前每一天的订单（每天一次），并重算昨天（零点前的订单可能在零点后支付），"
+        "供订单统计和运营概览读取。手动运行：manage.py count_orders",
+    ),
+    "订单日汇总：全部重算": Job(
+        "payments.tasks.recount_order_totals",
+        86400,
+        "每天重算全部日汇总：站点的其他程序用自己的SQL修改旧订单时，汇总随之更正。"
+        "手动运行：manage.py count_orders --all",
+    ),
+    "过期未支付订单": Job(
+        "payments.tasks.expire_orders",
+        60,
+        "把超过支付截止时间的待支付订单标为已过期。手动运行：manage.py expire_orders",
+    ),
     "关闭到期会员": Job(
         "users.tasks.expire_vips",
         60,
-        "Every minute: the site's other services read only `is_vip`, not the expiry. "
-        "Command: expire_vips.",
+        "每分钟：站点的其他服务只读 is_vip，不看到期时间。手动运行：manage.py expire_vips",
     ),
     "加密其他程序写入的明文密码": Job(
         "users.tasks.hash_plain_passwords",
         60,
-        "Every minute: a password another program stored as typed after the takeover (the "
-        "old user service during a switch-over) is hashed; a login hashes it at once too. "
-        "Command: hash_plain_passwords.",
+        "每分钟：接管后其他程序（切换期间的旧用户服务）按原样写入的密码在此加密；"
+        "用户登录时也会立即加密。手动运行：manage.py hash_plain_passwords",
     ),
     "重试失败的VIP开通": Job(
         "payments.tasks.retry_vip_grants",
         3600,
-        "The sweep behind each failed grant's own retries (1, 2, 4 ... minutes, then hourly). "
-        "Command: retry_vip_grants.",
+        "每个开通失败的订单各自重试（1、2、4……分钟，之后每小时）之外的兜底。"
+        "手动运行：manage.py retry_vip_grants",
     ),
     "会员到期提醒与到期通知邮件": Job(
         "users.tasks.send_membership_notices",
         300,
-        "Reminders VIP_REMINDER_DAYS before an expiry and a note after it, once per member "
-        "and expiry; and the receipts not sent after their payment (the broker was down).",
+        "到期前 VIP_REMINDER_DAYS 天提醒、到期后通知，每位会员每个到期时间各一次；"
+        "并补发支付后未发出的支付成功邮件（消息队列曾不可用）。",
     ),
     "统计有效会员数": Job(
         "users.tasks.record_active_members",
         3600,
-        "Today's count of memberships in force, for the overview's chart of members over time.",
+        "记录今天的有效会员数，供运营概览的会员趋势图使用。",
     ),
     "清理过期的限流计数": Job(
         "vipplatform.tasks.prune_throttle_counts",
         3600,
-        "Throttle counts whose window has passed, when they live in the database (no "
-        "CACHE_URL); with Redis there are none.",
+        "限流计数存在数据库时（未配置 CACHE_URL），删除窗口已过的计数；使用Redis时没有。",
     ),
     "清理被拒绝的支付通知": Job(
-        "payments.tasks.prune_notifications", 86400, "Command: prune_notifications."
+        "payments.tasks.prune_notifications",
+        86400,
+        "删除超过保留期的被拒绝支付通知。手动运行：manage.py prune_notifications",
     ),
 }
 
 
 def install_schedules(*, using: str = "default", **kwargs) -> None:
-    """Add the jobs missing from django-celery-beat's tables (a `post_migrate` receiver)."""
+    """Add the jobs missing from django-celery-beat's tables and bring the descriptions up to
+    date (a `post_migrate` receiver)."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     with transaction.atomic(using=using):
         for name, job in JOBS.items():
+            # The description is ours and follows the code; the rest is as staff left it.
             if PeriodicTask.objects.using(using).filter(name=name).exists():
+                PeriodicTask.objects.using(using).filter(name=name).exclude(
+                    description=job.description
+                ).update(description=job.description)
                 continue
             interval, _ = IntervalSchedule.objects.using(using).get_or_create(
                 every=job.every_seconds, period=IntervalSchedule.SECONDS

@@ -58,7 +58,7 @@ def overview(request):
             "paid": row["paid"],
             "rate": round(100 * row["paid"] / row["created"], 1) if row["created"] else 0,
         }
-        for row in payments.conversion_by_method(since=since)
+        for row in payments.conversion_by_method(since=first_day)
     ]
     charts = {
         "days": [day.strftime("%m-%d") for day in days],
