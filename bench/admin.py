@@ -44,11 +44,11 @@ PAGES = [
     (
         "orders, 已过期 + 银行卡 + 季度 (none)",
         ORDERS + "?status=3&payment_method__exact=2&plan__id__exact=2",
-    ),  # noqa: E501
+    ),
     (
         "orders, 待支付 + 微信 + 月度",
         ORDERS + "?status=0&payment_method__exact=0&plan__id__exact=1",
-    ),  # noqa: E501
+    ),
     ("orders, today", ORDERS + "?create_time__gte={today}"),
     ("orders, this month", ORDERS + "?create_time__gte={month}"),
     ("orders, 已支付 this month", ORDERS + "?status=1&create_time__gte={month}"),

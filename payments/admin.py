@@ -25,6 +25,7 @@ from .models import (
     VipPlan,
 )
 from .notifications import notification_process
+from .story import PROVIDER_NAMES, order_story
 
 
 @admin.register(VipPlan)
@@ -74,15 +75,6 @@ class GrantFailedFilter(admin.SimpleListFilter):
         if self.value() == "failed":
             return queryset.filter(grant_failed_at__isnull=False)
         return queryset
-
-
-# The providers by the names staff know (a notification's `provider` is its path name).
-PROVIDER_NAMES = {
-    "wechat": "微信支付",
-    "alipay": "支付宝",
-    "contract": "支付网关（回调接口）",
-    "sandbox": "沙箱",
-}
 
 
 def _changelist(model: str, **filters) -> str:
@@ -156,10 +148,14 @@ class VipOrderAdmin(BigListAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # money records are kept
 
+    change_form_template = "admin/payments/viporder/change_form.html"
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        # Every field is read-only: the page offers no save buttons.
+        # Every field is read-only: the page offers no save buttons. Below them, the story.
+        order = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
+            "story": order_story(order) if order is not None else [],
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,

@@ -182,6 +182,8 @@ class VipOrder(models.Model):
             # The staff search's other sorts, and the admin's filters together (a combination
             # that matches few orders is otherwise a scan of them all).
             models.Index(fields=["amount"], name="vip_order_amount_idx"),
+            # The one search box: a provider's transaction id.
+            models.Index(fields=["transaction_id"], name="vip_order_transaction_idx"),
             models.Index(fields=["pay_time"], name="vip_order_paid_idx"),
             models.Index(
                 fields=["payment_method", "plan", "status", "expire_time"],

@@ -1,6 +1,8 @@
 """Admin for users and the VIP ledger. VIP changes go through `users.services` only, so each
 one is in the ledger with the admin who made it."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
@@ -9,6 +11,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AdminSplitDateTime, AdminTextInputWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,8 +20,15 @@ from django.utils.html import format_html
 from vipplatform.admin import BigListAdmin
 from vipplatform.exceptions import DomainError
 
-from . import services
-from .models import MemberEmail, User, VipLedgerEntry, vip_active_q, vip_without_end_q
+from . import selectors, services
+from .models import (
+    MemberEmail,
+    MemberEmailKind,
+    User,
+    VipLedgerEntry,
+    vip_active_q,
+    vip_without_end_q,
+)
 
 
 class VipStateFilter(admin.SimpleListFilter):
@@ -124,7 +134,8 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "vip", "vip_until", "last_login", "is_staff"]
     list_display_links = ["username"]
     list_filter = [VipStateFilter, "is_staff", "is_superuser", "user_status"]
-    search_fields = ["username", "email", "phone"]
+    search_fields = ["username", "email", "phone"]  # see get_search_results
+    search_help_text = "用户名、邮箱或手机号：完全匹配的用户；没有时，以它开头的用户"
     ordering = ["-id"]
     list_per_page = 50
     show_facets = admin.ShowFacets.NEVER  # a count per filter choice: a scan of every user
@@ -151,6 +162,39 @@ class UserAdmin(DjangoUserAdmin):
 
     class Media:
         css = {"all": ["vip/admin.css"]}
+
+    change_form_template = "admin/users/user/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The member's page: below the account and the VIP changes, their latest orders and
+        emails, each linked, and links to all of them."""
+        user = self.get_object(request, object_id)
+        if user is not None:
+            orders = apps.get_model("payments", "VipOrder").objects.filter(user_id=user.pk)
+            extra_context = {
+                **(extra_context or {}),
+                "member_orders": list(orders.order_by("-create_time", "-id")[:MEMBER_ROWS]),
+                "member_emails": selectors.emails_about(user_id=user.pk, limit=MEMBER_ROWS),
+                "member_rows": MEMBER_ROWS,
+                "all_orders": _changelist("payments_viporder", user__id__exact=user.pk),
+                "all_emails": _changelist("users_memberemail", user__id__exact=user.pk),
+                "all_changes": _changelist("users_vipledgerentry", user__id__exact=user.pk),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        """The users the term names exactly (by username, email or phone; each an index),
+        alone, so that 「全选」 then an action reaches only them; when none, those whose
+        username, email or phone starts with it. A substring would scan every user."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        exact = queryset.filter(Q(username=term) | Q(email=term) | Q(phone=term))
+        if exact.exists():
+            return exact, False
+        return queryset.filter(
+            Q(username__istartswith=term) | Q(email__istartswith=term) | Q(phone__startswith=term)
+        ), False
 
     @admin.display(description="VIP", boolean=True)
     def vip(self, user: User) -> bool:
@@ -275,6 +319,13 @@ class UserAdmin(DjangoUserAdmin):
         )
 
 
+MEMBER_ROWS = 20
+
+
+def _changelist(model: str, **filters) -> str:
+    return reverse(f"admin:{model}_changelist") + "?" + urlencode(filters)
+
+
 def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "无"
 
@@ -369,7 +420,7 @@ class VipLedgerEntryAdmin(BigListAdmin, admin.ModelAdmin):
 class MemberEmailAdmin(BigListAdmin, admin.ModelAdmin):
     """What the members were sent (by `users.notices`); a record, not to be edited."""
 
-    list_display = ["sent_at", "kind", "user", "to", "reference"]
+    list_display = ["sent_at", "kind", "user_link", "to", "reference_link"]
     list_filter = ["kind", ("sent_at", admin.DateFieldListFilter)]
     search_fields = ["=to", "=reference"]
     search_help_text = "准确的邮箱或订单号"
@@ -378,6 +429,20 @@ class MemberEmailAdmin(BigListAdmin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("user")
+
+    @admin.display(description="用户")
+    def user_link(self, email: MemberEmail):
+        url = reverse("admin:users_user_change", args=[email.user_id])
+        return format_html('<a href="{}">{}</a>', url, email.user.username if email.user else "-")
+
+    @admin.display(description="关联")
+    def reference_link(self, email: MemberEmail):
+        if email.kind != MemberEmailKind.RECEIPT:
+            return email.reference
+        return format_html(
+            '<a href="{}">{}</a>', _changelist("payments_viporder", q=email.reference),
+            email.reference,
+        )  # fmt: skip
 
     def has_add_permission(self, request):
         return False

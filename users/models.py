@@ -154,7 +154,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_table_comment = "用户表"
         verbose_name = "用户"
         verbose_name_plural = "用户"
-        indexes = [models.Index(fields=["is_vip", "vip_expire_time"], name="user_vip_expiry_idx")]
+        indexes = [
+            models.Index(fields=["is_vip", "vip_expire_time"], name="user_vip_expiry_idx"),
+            models.Index(fields=["phone"], name="user_phone_idx"),  # the one search box
+        ]
 
     def __str__(self) -> str:
         return self.username

@@ -52,3 +52,22 @@ def membership_snapshots(*, since) -> list:
     from .models import MembershipSnapshot
 
     return list(MembershipSnapshot.objects.filter(day__gte=since).order_by("day"))
+
+
+def ledger_for_order(*, order_id: int) -> list:
+    """The VIP changes an order made (its grant; later its refunds)."""
+    from .models import VipLedgerEntry
+
+    return list(
+        VipLedgerEntry.objects.filter(order_id=order_id).select_related("actor").order_by("id")
+    )
+
+
+def emails_about(*, user_id: int, reference: str | None = None, limit: int = 20) -> list:
+    """What a member was sent, newest first: about one order (`reference`), or all."""
+    from .models import MemberEmail
+
+    emails = MemberEmail.objects.filter(user_id=user_id)
+    if reference is not None:
+        emails = emails.filter(reference=reference)
+    return list(emails.order_by("-sent_at", "-id")[:limit])

@@ -13,6 +13,8 @@ from users.views import register
 from . import views
 from .monitoring import metrics_view
 from .overview import overview
+from .search import admin_search
+from .search_api import SearchView
 
 admin.site.site_header = "影视VIP会员 · 管理后台"
 admin.site.site_title = "VIP管理后台"
@@ -23,6 +25,7 @@ urlpatterns = [
     path("api/", views.ApiRootView.as_view(), name="api-root"),
     path("api/payment/", include("payments.urls")),
     path("api/users/", include("users.urls")),
+    path("api/search", SearchView.as_view(), name="search"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline
     # script. Swagger UI does set inline styles, which this page alone allows.
@@ -60,6 +63,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/overview/", admin.site.admin_view(overview), name="admin-overview"),
+    path("admin/search/", admin.site.admin_view(admin_search), name="admin-search"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     re_path(r"^api/(?P<path>.*)$", views.api_not_found),  # after every API route

@@ -1,0 +1,94 @@
+"""An order's story, for its admin page: every step it went through, in time order (created,
+its QR code, each notification, paid, the VIP grant and its failures, the ledger, the emails),
+each linked to its own record."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+
+from users import selectors as users
+
+from .models import PaymentMethod, PaymentNotification, VipOrder
+
+PROVIDER_NAMES = {
+    "wechat": "微信支付",
+    "alipay": "支付宝",
+    "contract": "支付网关（回调接口）",
+    "sandbox": "沙箱",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime | None
+    title: str
+    detail: str = ""
+    url: str = ""
+    problem: bool = False
+
+
+def _admin(model: str, pk) -> str:
+    return reverse(f"admin:{model}_change", args=[pk])
+
+
+def order_story(order: VipOrder) -> list[Step]:
+    method = PaymentMethod(order.payment_method).label if order.payment_method is not None else ""
+    steps = [
+        Step(
+            order.create_time,
+            "创建订单",
+            f"{order.plan_label} · {order.days_bought}天 · ¥{order.amount} · {method}".rstrip(" ·"),
+        )
+    ]
+    if order.payment_code or order.qr_code_url:
+        steps.append(
+            Step(order.create_time, "生成支付二维码", order.payment_code or order.qr_code_url)
+        )
+    for note in PaymentNotification.objects.filter(order_number=order.order_number).order_by(
+        "received_at", "id"
+    ):
+        channel = PROVIDER_NAMES.get(note.provider, note.provider or "")
+        steps.append(
+            Step(
+                note.received_at,
+                f"支付通知：{note.get_outcome_display()}",
+                " · ".join(filter(None, [channel, note.remote_addr, note.detail])),
+                _admin("payments_paymentnotification", note.pk),
+                problem=note.outcome in {"refused", "error"},
+            )
+        )
+    if order.pay_time:
+        steps.append(Step(order.pay_time, "已支付", f"网关交易号 {order.transaction_id or '-'}"))
+    if order.grant_failed_at:
+        steps.append(
+            Step(
+                order.grant_failed_at, "VIP开通失败（自动重试中）", order.grant_error, problem=True
+            )
+        )
+    for entry in users.ledger_for_order(order_id=order.pk):
+        steps.append(
+            Step(
+                entry.created_at,
+                f"VIP变更：{entry.get_kind_display()}",
+                f"{_when(entry.expire_before)} → {_when(entry.expire_after)} · {entry.reason}"
+                + (f" · {entry.actor}" if entry.actor_id else ""),
+                _admin("users_vipledgerentry", entry.pk),
+            )
+        )
+    for email in users.emails_about(user_id=order.user_id, reference=order.order_number):
+        steps.append(
+            Step(
+                email.sent_at,
+                f"邮件：{email.get_kind_display()}",
+                email.to,
+                _admin("users_memberemail", email.pk),
+            )  # fmt: skip
+        )
+    # Steps without a time (some of the site's old orders) stay first, in the order above.
+    return sorted(steps, key=lambda step: (step.at is not None, step.at or 0))
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "无"
