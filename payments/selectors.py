@@ -200,8 +200,10 @@ def conversion_by_method(*, since: date) -> list[dict]:
             )
             method["created"] += row["created"]
             method["paid"] += row["paid"] or 0
-    return sorted(by_method.values(), key=lambda row: (row["payment_method"] is None,
-                                                       row["payment_method"] or 0))  # fmt: skip
+    return sorted(
+        by_method.values(),
+        key=lambda row: (row["payment_method"] is None, row["payment_method"] or 0),
+    )
 
 
 def grant_failures_recent(*, limit: int = 10) -> list[VipOrder]:

@@ -84,7 +84,7 @@ def order_story(order: VipOrder) -> list[Step]:
                 f"邮件：{email.get_kind_display()}",
                 email.to,
                 _admin("users_memberemail", email.pk),
-            )  # fmt: skip
+            )
         )
     # Steps without a time (some of the site's old orders) stay first, in the order above.
     return sorted(steps, key=lambda step: (step.at is not None, step.at or 0))

@@ -17,12 +17,18 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def paid(plans, django_capture_on_commit_callbacks):
     """An order paid through its notification: the grant, the ledger row and the receipt."""
-    order = VipOrderFactory(user=UserFactory(username="story", email="story@example.com"),
-                            plan=plans[1], create_time=timezone.now() - timedelta(minutes=5))  # fmt: skip
+    order = VipOrderFactory(
+        user=UserFactory(username="story", email="story@example.com"),
+        plan=plans[1],
+        create_time=timezone.now() - timedelta(minutes=5),
+    )
     PaymentNotification.objects.create(
-        provider="wechat", order_number=order.order_number, outcome=NotificationOutcome.REFUSED,
-        detail="签名无效", received_at=timezone.now() - timedelta(minutes=3),
-    )  # fmt: skip
+        provider="wechat",
+        order_number=order.order_number,
+        outcome=NotificationOutcome.REFUSED,
+        detail="签名无效",
+        received_at=timezone.now() - timedelta(minutes=3),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.order_mark_paid(order_number=order.order_number, transaction_id="4200000042")
     order.refresh_from_db()
@@ -97,9 +103,11 @@ def test_an_orders_page_costs_the_same_queries_however_long_its_story(
     with CaptureQueriesContext(connection) as few:
         admin_client.get(url)
     for n in range(20):
-        PaymentNotification.objects.create(order_number=paid.order_number, provider="alipay",
-                                           outcome=NotificationOutcome.DUPLICATE)  # fmt: skip
-        MemberEmail.objects.create(user=paid.user, kind=MemberEmailKind.REMINDER,
-                                   reference=f"r{n}", to="x@example.com")  # fmt: skip
+        PaymentNotification.objects.create(
+            order_number=paid.order_number, provider="alipay", outcome=NotificationOutcome.DUPLICATE
+        )
+        MemberEmail.objects.create(
+            user=paid.user, kind=MemberEmailKind.REMINDER, reference=f"r{n}", to="x@example.com"
+        )
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert admin_client.get(url).status_code == HTTPStatus.OK

@@ -440,9 +440,10 @@ class MemberEmailAdmin(BigListAdmin, admin.ModelAdmin):
         if email.kind != MemberEmailKind.RECEIPT:
             return email.reference
         return format_html(
-            '<a href="{}">{}</a>', _changelist("payments_viporder", q=email.reference),
+            '<a href="{}">{}</a>',
+            _changelist("payments_viporder", q=email.reference),
             email.reference,
-        )  # fmt: skip
+        )
 
     def has_add_permission(self, request):
         return False

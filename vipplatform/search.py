@@ -56,7 +56,7 @@ def _order_hit(order: VipOrder, *, exact: bool) -> Hit:
                     order.get_effective_status_display(),
                     created,
                 ],
-            )  # fmt: skip
+            )
         ),
         exact=exact,
         url=reverse("admin:payments_viporder_change", args=[order.pk]),

@@ -61,7 +61,7 @@ class SearchView(APIView):
                 required=True,
                 description=SearchQuery().fields["q"].help_text,
                 examples=[OpenApiExample("用户名", value="demo")],
-            )  # fmt: skip
+            )
         ],
         responses={200: SearchOutput, **_errors(400, 401, 403)},
     )

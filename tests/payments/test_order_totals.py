@@ -93,14 +93,17 @@ def history(plans):
                     pay_time=created + timedelta(minutes=3) if status == OrderStatus.PAID else None,
                 )
             )
-    VipOrderFactory(plan=plans[0], create_time=now - timedelta(days=3),
-                    expire_time=now + timedelta(days=1))  # fmt: skip
+    VipOrderFactory(
+        plan=plans[0], create_time=now - timedelta(days=3), expire_time=now + timedelta(days=1)
+    )
     VipOrderFactory(plan=plans[1], create_time=now - timedelta(days=5))  # pending, overdue
     late = now.replace(hour=0, minute=10) - timedelta(days=1)
     VipOrderFactory(
-        plan=plans[2], status=OrderStatus.PAID, create_time=late - timedelta(minutes=20),
+        plan=plans[2],
+        status=OrderStatus.PAID,
+        create_time=late - timedelta(minutes=20),
         pay_time=late,
-    )  # fmt: skip
+    )
     VipOrderFactory(plan=plans[0], create_time=None, expire_time=None, payment_method=None)
     return made
 
