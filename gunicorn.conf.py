@@ -10,6 +10,11 @@ from pathlib import Path
 # The access log without the passwords the old front end sends in query strings.
 logger_class = "vipplatform.accesslog.AccessLogger"
 
+# A sync worker is killed after `timeout` seconds without finishing a request. The admin's
+# 「导出CSV」 streams a list for as long as it takes (a million orders: 30 s on two cores), so
+# the limit is 120 s rather than gunicorn's 30: a larger export is narrowed by its dates.
+timeout = 120
+
 
 def on_starting(server):
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

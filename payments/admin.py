@@ -1,6 +1,7 @@
 """Admin for plans and orders. Money and status are read-only; state changes go through
 `payments.services`."""
 
+from operator import itemgetter
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -12,17 +13,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from vipplatform.admin import BigListAdmin, CappedCountPaginator
+from vipplatform.admin import BigListAdmin, CappedCountPaginator, CsvExportAdmin
 
 from . import services
 from .exceptions import OrderNotPending
 from .models import (
     NotificationOutcome,
     OrderStatus,
+    PaymentMethod,
     PaymentNotification,
     SandboxPayment,
     VipOrder,
     VipPlan,
+    effective_status,
 )
 from .notifications import notification_process
 from .story import PROVIDER_NAMES, order_story
@@ -77,12 +80,17 @@ class GrantFailedFilter(admin.SimpleListFilter):
         return queryset
 
 
+METHODS = dict(PaymentMethod.choices)
+STATUSES = dict(OrderStatus.choices)
+OUTCOMES = dict(NotificationOutcome.choices)
+
+
 def _changelist(model: str, **filters) -> str:
     return reverse(f"admin:{model}_changelist") + "?" + urlencode(filters)
 
 
 @admin.register(VipOrder)
-class VipOrderAdmin(BigListAdmin, admin.ModelAdmin):
+class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
     list_display = [
         "order_number",
         "user_link",
@@ -138,6 +146,26 @@ class VipOrderAdmin(BigListAdmin, admin.ModelAdmin):
         "grant_error",
     ]
     actions = ["cancel_pending", "retry_grant"]
+    export_date_field = "create_time"
+    export_fields = [
+        "order_number", "user_id", "user__username", "plan_name", "plan_days", "amount",
+        "payment_method", "status", "expire_time", "create_time", "pay_time", "transaction_id",
+        "grant_failed_at",
+    ]  # fmt: skip
+    export_columns = [
+        ("订单号", itemgetter("order_number")),
+        ("用户ID", itemgetter("user_id")),
+        ("用户名", itemgetter("user__username")),
+        ("套餐", itemgetter("plan_name")),
+        ("天数", itemgetter("plan_days")),
+        ("金额", itemgetter("amount")),
+        ("支付方式", lambda o: METHODS.get(o["payment_method"], "")),
+        ("状态", lambda o: STATUSES[effective_status(o["status"], o["expire_time"])]),
+        ("创建时间", itemgetter("create_time")),
+        ("支付时间", itemgetter("pay_time")),
+        ("网关交易号", itemgetter("transaction_id")),
+        ("VIP开通失败时间", itemgetter("grant_failed_at")),
+    ]
 
     class Media:
         css = {"all": ["vip/admin.css"]}
@@ -256,7 +284,7 @@ class VipOrderAdmin(BigListAdmin, admin.ModelAdmin):
 
 
 @admin.register(PaymentNotification)
-class PaymentNotificationAdmin(BigListAdmin, admin.ModelAdmin):
+class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
     """Every gateway notification as received; read-only."""
 
     list_display = ["received_at", "channel", "order_link", "verified", "outcome", "remote_addr"]
@@ -265,6 +293,21 @@ class PaymentNotificationAdmin(BigListAdmin, admin.ModelAdmin):
     search_help_text = "准确的订单号"
     sortable_by = ["received_at", "order_link"]  # the indexed columns
     actions = ["reprocess"]
+    export_date_field = "received_at"
+    export_fields = [
+        "received_at", "provider", "order_number", "verified", "outcome", "detail",
+        "remote_addr", "processed_at",
+    ]  # fmt: skip
+    export_columns = [
+        ("接收时间", itemgetter("received_at")),
+        ("支付渠道", lambda n: PROVIDER_NAMES.get(n["provider"], n["provider"])),
+        ("订单号", itemgetter("order_number")),
+        ("签名有效", lambda n: {True: "是", False: "否", None: "未校验"}[n["verified"]]),
+        ("结果", lambda n: OUTCOMES.get(n["outcome"], n["outcome"])),
+        ("说明", itemgetter("detail")),
+        ("来源地址", itemgetter("remote_addr")),
+        ("处理时间", itemgetter("processed_at")),
+    ]
 
     class Media:
         css = {"all": ["vip/admin.css"]}

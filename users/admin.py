@@ -1,6 +1,7 @@
 """Admin for users and the VIP ledger. VIP changes go through `users.services` only, so each
 one is in the ledger with the admin who made it."""
 
+from operator import itemgetter
 from urllib.parse import urlencode
 
 from django import forms
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from vipplatform.admin import BigListAdmin
+from vipplatform.admin import BigListAdmin, CsvExportAdmin
 from vipplatform.exceptions import DomainError
 
 from . import selectors, services
@@ -25,6 +26,7 @@ from .models import (
     MemberEmail,
     MemberEmailKind,
     User,
+    VipChangeKind,
     VipLedgerEntry,
     vip_active_q,
     vip_without_end_q,
@@ -320,6 +322,8 @@ class UserAdmin(DjangoUserAdmin):
 
 
 MEMBER_ROWS = 20
+CHANGE_KINDS = dict(VipChangeKind.choices)
+EMAIL_KINDS = dict(MemberEmailKind.choices)
 
 
 def _changelist(model: str, **filters) -> str:
@@ -355,11 +359,27 @@ class ActorFilter(admin.SimpleListFilter):
 
 
 @admin.register(VipLedgerEntry)
-class VipLedgerEntryAdmin(BigListAdmin, admin.ModelAdmin):
+class VipLedgerEntryAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
     list_display = ["created_at", "user_link", "kind", "order_link", "change", "actor", "reason"]
     list_filter = ["kind", ActorFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["user__username"]  # see get_search_results
     search_help_text = "准确的用户名或订单号"
+    export_date_field = "created_at"
+    export_fields = [
+        "created_at", "user_id", "user__username", "kind", "order__order_number",
+        "expire_before", "expire_after", "actor__username", "reason",
+    ]  # fmt: skip
+    export_columns = [
+        ("时间", itemgetter("created_at")),
+        ("用户ID", itemgetter("user_id")),
+        ("用户名", lambda e: e["user__username"] or "（已删除）"),
+        ("类型", lambda e: CHANGE_KINDS.get(e["kind"], e["kind"])),
+        ("订单号", itemgetter("order__order_number")),
+        ("原到期时间", itemgetter("expire_before")),
+        ("新到期时间", itemgetter("expire_after")),
+        ("操作人", lambda e: e["actor__username"] or "系统"),
+        ("原因", itemgetter("reason")),
+    ]
     sortable_by = ["created_at"]  # by user: MariaDB would sort every row through a join
     # As the order list: related rows in their own queries (a join makes MariaDB sort the
     # whole table before the LIMIT), a count that stops at 10,000. An empty tuple, not False:
@@ -417,13 +437,22 @@ class VipLedgerEntryAdmin(BigListAdmin, admin.ModelAdmin):
 
 
 @admin.register(MemberEmail)
-class MemberEmailAdmin(BigListAdmin, admin.ModelAdmin):
+class MemberEmailAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
     """What the members were sent (by `users.notices`); a record, not to be edited."""
 
     list_display = ["sent_at", "kind", "user_link", "to", "reference_link"]
     list_filter = ["kind", ("sent_at", admin.DateFieldListFilter)]
     search_fields = ["=to", "=reference"]
     search_help_text = "准确的邮箱或订单号"
+    export_date_field = "sent_at"
+    export_fields = ["sent_at", "kind", "user_id", "to", "reference"]
+    export_columns = [
+        ("发送时间", itemgetter("sent_at")),
+        ("类型", lambda m: EMAIL_KINDS.get(m["kind"], m["kind"])),
+        ("用户ID", itemgetter("user_id")),
+        ("收件人", itemgetter("to")),
+        ("关联", itemgetter("reference")),
+    ]
     sortable_by = ["sent_at"]
     list_select_related = ()  # the users in a second query, as the order list's
 
