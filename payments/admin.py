@@ -4,6 +4,7 @@
 from operator import itemgetter
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -18,6 +19,7 @@ from vipplatform.admin import BigListAdmin, CappedCountPaginator, CsvExportAdmin
 from . import services
 from .exceptions import OrderNotPending
 from .models import (
+    OLD_FRONT_END_PRICES,
     NotificationOutcome,
     OrderStatus,
     PaymentMethod,
@@ -31,15 +33,49 @@ from .notifications import notification_process
 from .story import PROVIDER_NAMES, order_story
 
 
+class VipPlanForm(forms.ModelForm):
+    """A plan; changing the price of one the old front end sells asks for a confirmation."""
+
+    confirm_price = forms.BooleanField(
+        label="确认修改价格",
+        required=False,
+        help_text="旧前端（Vue）提交的是写在它代码里的价格：改价后它购买此套餐会被拒绝，直到前端更新。",
+    )
+
+    class Meta:
+        model = VipPlan
+        fields = ["name", "days", "price", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        sent = OLD_FRONT_END_PRICES.get(self.instance.pk)
+        price = data.get("price")
+        if (
+            sent is not None
+            and price is not None
+            and price != sent
+            and "price" in self.changed_data
+            and not data.get("confirm_price")
+        ):
+            self.add_error(
+                "price",
+                f"旧前端购买「{self.instance.name}」时固定提交 ¥{sent}：价格改为 ¥{price} 后，"
+                "它的每次购买都会被拒绝（页面显示 Request failed with status code 400），"
+                "直到前端更新价格。确认要修改，请勾选下方「确认修改价格」后再保存。",
+            )
+        return data
+
+
 @admin.register(VipPlan)
 class VipPlanAdmin(admin.ModelAdmin):
+    form = VipPlanForm
     list_display = ["id", "name", "days", "price", "is_active"]
     list_display_links = ["id", "name"]
     fieldsets = [
         (
             None,
             {
-                "fields": ["name", "days", "price", "is_active"],
+                "fields": ["name", "days", "price", "confirm_price", "is_active"],
                 "description": (
                     "已创建的订单保留下单时的套餐名称、天数和价格：修改只影响之后的订单。"
                     "要停售一个套餐，取消「在售」即可（有订单的套餐不能删除）。"

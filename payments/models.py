@@ -33,6 +33,15 @@ class PlanCode(models.IntegerChoices):
     YEARLY = 3, "年度会员"
 
 
+# The prices the old Vue front end sends for the three plans, written into its code: it posts
+# them as `amount`, which must equal the plan's price (a stale page is refused).
+OLD_FRONT_END_PRICES = {
+    PlanCode.MONTHLY: Decimal("29.90"),
+    PlanCode.QUARTERLY: Decimal("88.00"),
+    PlanCode.YEARLY: Decimal("328.00"),
+}
+
+
 class GatewayResult(models.TextChoices):
     """What a gateway says of a payment (a notification's `status`)."""
 

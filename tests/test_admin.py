@@ -264,16 +264,36 @@ class TestOrdersAdmin:
             assert other.order_number not in page
 
 
-def test_a_plan_price_change_never_changes_existing_orders(admin_client, plans):
+def test_a_plan_price_change_never_changes_existing_orders(admin_client, plans, api, user):
     order = VipOrderFactory(plan=plans[1])
+    change = {"name": "月度会员", "days": "30", "price": "19.90", "is_active": "on"}
+    # The old front end sends 29.90 for plan 1: the change asks for a confirmation first.
+    warned = admin_client.post("/admin/payments/vipplan/1/change/", change)
+    assert warned.status_code == HTTPStatus.OK
+    assert "固定提交 ¥29.90" in warned.content.decode()
+    assert VipPlan.objects.get(pk=1).price == Decimal("29.90")
     response = admin_client.post(
-        "/admin/payments/vipplan/1/change/",
-        {"name": "月度会员", "days": "30", "price": "19.90", "is_active": "on"},
+        "/admin/payments/vipplan/1/change/", {**change, "confirm_price": "on"}
     )
     assert response.status_code == HTTPStatus.FOUND
     assert VipPlan.objects.get(pk=1).price == Decimal("19.90")
     order.refresh_from_db()
     assert order.amount == Decimal("29.90")
+    # as the warning says: the old front end's purchase is refused
+    bought = api.post(
+        "/api/payment/generate-qrcode",
+        {"userId": user.pk, "planId": 1, "amount": 29.90, "paymentMethod": 0},
+        format="json",
+    )
+    assert bought.status_code == HTTPStatus.BAD_REQUEST
+    assert "amount" in bought.json()["fields"]
+    # a plan the old front end does not sell changes without a question
+    extra = VipPlan.objects.create(name="周卡", days=7, price=Decimal("9.90"))
+    answer = admin_client.post(
+        f"/admin/payments/vipplan/{extra.pk}/change/",
+        {"name": "周卡", "days": "7", "price": "8.80", "is_active": "on"},
+    )
+    assert answer.status_code == HTTPStatus.FOUND
 
 
 def test_the_ledger_is_read_only_and_filterable(admin_client, admin_user, user):

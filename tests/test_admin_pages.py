@@ -111,3 +111,21 @@ def test_an_orders_page_costs_the_same_queries_however_long_its_story(
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert admin_client.get(url).status_code == HTTPStatus.OK
+
+
+def test_deleting_a_user_with_orders_says_why_not_and_what_to_do(admin_client, plans):
+    buyer = VipOrderFactory(plan=plans[1]).user
+    page = admin_client.get(f"/admin/users/user/{buyer.pk}/delete/").content.decode()
+    assert "有 1 个订单" in page and "禁用所选账户" in page
+    assert "无权删除" not in page
+    bulk = admin_client.post(
+        "/admin/users/user/", {"action": "delete_selected", "_selected_action": [buyer.pk]}
+    ).content.decode()
+    assert "有 1 个订单" in bulk
+    assert admin_client.post(f"/admin/users/user/{buyer.pk}/delete/", {"post": "yes"}).status_code
+    assert type(buyer).objects.filter(pk=buyer.pk).exists()
+    # a user without orders is deleted
+    plain = UserFactory()
+    answer = admin_client.post(f"/admin/users/user/{plain.pk}/delete/", {"post": "yes"})
+    assert answer.status_code == HTTPStatus.FOUND
+    assert not type(plain).objects.filter(pk=plain.pk).exists()

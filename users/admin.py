@@ -12,7 +12,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import AdminSplitDateTime, AdminTextInputWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -166,6 +166,36 @@ class UserAdmin(DjangoUserAdmin):
         css = {"all": ["vip/admin.css"]}
 
     change_form_template = "admin/users/user/change_form.html"
+
+    def get_deleted_objects(self, objs, request):
+        """What blocks a delete, said as staff can act on it: a user with orders cannot be
+        deleted (the payments are kept, and nobody may delete an order), and the way out is
+        the 「禁用」 action. Django would say the account lacks the right to delete orders, to a
+        superuser too."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        orders = apps.get_model("payments", "VipOrder").objects
+        users = [obj for obj in objs if isinstance(obj, User)]
+        counted = dict(
+            orders.filter(user__in=users)
+            .values_list("user_id")
+            .annotate(n=Count("id"))
+            .values_list("user_id", "n")
+        )
+        if counted:
+            order_model = orders.model._meta.verbose_name
+            perms_needed = {p for p in perms_needed if p != order_model}
+            protected = [
+                format_html(
+                    '<a href="{}">{}</a>：有 {} 个订单（付款记录要保留，订单不能删除）'
+                    "——请改用用户列表的「禁用所选账户」操作，账户停用，订单和VIP记录保留。",
+                    _changelist("payments_viporder", user__id__exact=user.pk),
+                    user.username,
+                    counted[user.pk],
+                )
+                for user in users
+                if user.pk in counted
+            ]
+        return deleted, counts, perms_needed, protected
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The member's page: below the account and the VIP changes, their latest orders and
