@@ -82,6 +82,8 @@ class GenerateQrCodeView(BrowsableInput, APIView):
     订单在 30 分钟内未支付即过期。
     """
 
+    name = "创建订单（支付二维码）"  # its title in the browsable API
+
     input_serializer = GenerateQrCodeInput
     throttle_classes = [OrderCreateThrottle]
 
@@ -124,6 +126,8 @@ class GenerateQrCodeView(BrowsableInput, APIView):
 class PlansView(APIView):
     """在售的会员套餐：下单时的 `planId` 和必须一致的价格。"""
 
+    name = "在售套餐"  # its title in the browsable API
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -136,6 +140,8 @@ class QrCodeView(APIView):
     """订单的支付二维码（SVG 图片，可直接放进 `<img src>`），编码的是支付链接。
     须带下单时返回的 `qrCodeUrl` 中的令牌 `t`（扫码即可付款，不需登录），或以下单用户
     （或有“查看VIP订单”权限的管理员）身份登录；只知道订单号得到 404。"""
+
+    name = "支付二维码图片"  # its title in the browsable API
 
     permission_classes = [AllowAny]
 
@@ -162,6 +168,8 @@ class QrCodeView(APIView):
 class OrderStatusView(APIView):
     """订单的支付状态（前端每两秒轮询一次）。待支付订单超过截止时间即显示为已过期（3）。"""
 
+    name = "订单支付状态"  # its title in the browsable API
+
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
 
     @extend_schema(
@@ -183,6 +191,8 @@ class PaymentCallbackView(APIView):
     （HMAC-SHA256(密钥, "时间戳.原始请求体") 的小写十六进制），否则返回 401。
     重复通知不会重复开通；金额与订单不符返回 400。
     """
+
+    name = "支付回调"  # its title in the browsable API
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -219,6 +229,8 @@ class PaymentCallbackView(APIView):
 class UserOrdersView(ListAPIView):
     """一个用户的订单，最新的在前，分页（`page` 从 0 开始，`size` 最多 100）。"""
 
+    name = "用户的订单"  # its title in the browsable API
+
     serializer_class = OrderResponse
     pagination_class = SpringPagination
 
@@ -238,6 +250,8 @@ class UserOrdersView(ListAPIView):
 class OrderSearchView(BrowsableInput, APIView):
     """按条件搜索订单（需要“查看VIP订单”权限）。所有条件都可选，同时生效；状态按用户看到的
     状态筛选。"""
+
+    name = "订单搜索"  # its title in the browsable API
 
     input_serializer = OrderSearchInput
     permission_classes = [staff_right(VIEW_ORDERS)]
@@ -262,6 +276,8 @@ class OrderSearchView(BrowsableInput, APIView):
 class OrderDetailView(APIView):
     """一个订单：按ID（`/orders/{id}`）或订单号（`/orders/by-number/{orderNumber}`）。"""
 
+    name = "订单详情"  # its title in the browsable API
+
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
 
     @extend_schema(summary="订单详情", responses={200: OrderResponse, **_errors(401, 403, 404)})
@@ -273,6 +289,8 @@ class OrderDetailView(APIView):
 
 class OrderCancelView(APIView):
     """取消一个待支付订单；已支付、已取消或已过期的订单返回 409。"""
+
+    name = "取消订单"  # its title in the browsable API
 
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
 
@@ -289,6 +307,8 @@ class OrderCancelView(APIView):
 class OrderStatisticsView(APIView):
     """订单统计（需要“查看VIP订单”权限）：各状态、各支付方式、各套餐的订单数和金额。"""
 
+    name = "订单统计"  # its title in the browsable API
+
     permission_classes = [staff_right(VIEW_ORDERS)]
 
     @extend_schema(
@@ -301,6 +321,8 @@ class OrderStatisticsView(APIView):
 class CancelExpiredView(APIView):
     """把超过支付截止时间的待支付订单标记为已过期（需要“修改VIP订单”权限；定时任务每分钟
     也会做）。"""
+
+    name = "过期未支付订单"  # its title in the browsable API
 
     permission_classes = [staff_right(CHANGE_ORDERS)]
 

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import FlatSerializer, PageQuerySerializer
+from vipplatform.api import FlatSerializer, LabelledSerializer, PageQuerySerializer
 from vipplatform.fields import BoundedDateTimeField, column_length
 
 from .models import GatewayResult, OrderStatus, PaymentMethod, VipOrder
@@ -167,17 +167,30 @@ class OrderSearchInput(PageQuerySerializer):
         help_text="订单号，或它开头的几位（不按中间的片段查找：那要扫描全部订单）",
     )
     vipType = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-    paymentMethod = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
-    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    # allow_blank: the browsable API's form offers 「不限」 instead of preselecting a choice
+    paymentMethod = serializers.ChoiceField(
+        choices=PaymentMethod.choices, required=False, allow_blank=True
+    )
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False, allow_blank=True)
     startTime = BoundedDateTimeField(required=False, help_text="创建时间下限（含）")
     endTime = BoundedDateTimeField(required=False, help_text="创建时间上限（含）")
-    sortBy = serializers.ChoiceField(choices=list(SORT_FIELDS), default="createTime")
-    sortDirection = serializers.ChoiceField(choices=["ASC", "DESC"], default="DESC")
+    sortBy = serializers.ChoiceField(
+        choices=[("createTime", "创建时间"), ("payTime", "支付时间"), ("amount", "金额"),
+                 ("id", "ID")],
+        default="createTime",
+    )  # fmt: skip
+    sortDirection = serializers.ChoiceField(
+        choices=[("ASC", "升序"), ("DESC", "降序")], default="DESC"
+    )
 
     def filters(self) -> dict:
-        """The filters given, as `selectors.order_search`'s arguments."""
+        """The filters given, as `selectors.order_search`'s arguments (a blank choice is none)."""
         data = self.validated_data
-        return {arg: data[field] for field, arg in self.FILTERS.items() if field in data}
+        return {
+            arg: data[field]
+            for field, arg in self.FILTERS.items()
+            if field in data and data[field] != ""
+        }
 
     def ordering(self) -> list[str]:
         data = self.validated_data
@@ -186,11 +199,11 @@ class OrderSearchInput(PageQuerySerializer):
         return [f"{sign}{column}", f"{sign}id"]
 
 
-class CancelExpiredOutput(serializers.Serializer):
+class CancelExpiredOutput(LabelledSerializer):
     expired = serializers.IntegerField()
 
 
-class OrderStatisticsOutput(serializers.Serializer):
+class OrderStatisticsOutput(LabelledSerializer):
     totalOrders = serializers.IntegerField()
     pendingOrders = serializers.IntegerField()
     paidOrders = serializers.IntegerField()

@@ -27,18 +27,46 @@ from .helpers import post_callback
 pytestmark = pytest.mark.django_db
 
 
+def seconds(interval: IntervalSchedule) -> int:
+    return (
+        interval.every
+        * {
+            IntervalSchedule.DAYS: 86400,
+            IntervalSchedule.HOURS: 3600,
+            IntervalSchedule.MINUTES: 60,
+            IntervalSchedule.SECONDS: 1,
+        }[interval.period]
+    )
+
+
 class TestBeatSchedule:
     def test_migrate_installs_every_job_with_its_interval(self):
         PeriodicTask.objects.all().delete()
         call_command("migrate", verbosity=0)
         installed = {
-            task.name: (task.task, task.interval.every, task.interval.period, task.enabled)
+            task.name: (task.task, seconds(task.interval), task.enabled)
             for task in PeriodicTask.objects.select_related("interval")
         }
         assert installed == {
-            name: (job.task, job.every_seconds, IntervalSchedule.SECONDS, True)
-            for name, job in JOBS.items()
+            name: (job.task, job.every_seconds, True) for name, job in JOBS.items()
         }
+        # in the unit the admin shows best: 每天, not 每86400秒
+        daily = PeriodicTask.objects.get(task="payments.tasks.prune_notifications").interval
+        assert (daily.every, daily.period) == (1, IntervalSchedule.DAYS)
+
+    def test_an_interval_staff_left_moves_to_its_unit_and_celerys_cleanup_goes(self):
+        task = PeriodicTask.objects.get(task="payments.tasks.retry_vip_grants")
+        task.interval = IntervalSchedule.objects.create(every=3600, period=IntervalSchedule.SECONDS)
+        task.description = "old words"
+        task.save()
+        PeriodicTask.objects.create(
+            name="celery.backend_cleanup", task="celery.backend_cleanup", interval=task.interval
+        )
+        install_schedules()
+        task.refresh_from_db()
+        assert (task.interval.every, task.interval.period) == (1, IntervalSchedule.HOURS)
+        assert task.description == JOBS["重试失败的VIP开通"].description
+        assert not PeriodicTask.objects.filter(name="celery.backend_cleanup").exists()
 
     def test_each_job_names_a_registered_task(self):
         celery_app.loader.import_default_modules()  # what a worker does at start
@@ -46,7 +74,7 @@ class TestBeatSchedule:
 
     def test_the_memberships_expire_every_minute(self):
         # The site's other services read only `is_vip` (docs/takeover.md).
-        assert PeriodicTask.objects.get(task="users.tasks.expire_vips").interval.every == 60
+        assert seconds(PeriodicTask.objects.get(task="users.tasks.expire_vips").interval) == 60
 
     def test_staff_changes_survive_the_next_migrate(self):
         task = PeriodicTask.objects.get(task="payments.tasks.reconcile_payments")

@@ -60,6 +60,8 @@ def _validated(serializer_class, data) -> dict:
 class RegisterView(BrowsableInput, APIView):
     """注册新用户：用户名 3-20 位，密码 6-20 位且不能过于常见，邮箱必填且唯一。"""
 
+    name = "注册"  # its title in the browsable API
+
     input_serializer = RegisterInput
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -85,6 +87,8 @@ class RegisterView(BrowsableInput, APIView):
 class CheckUsernameView(APIView):
     """用户名是否可用（注册页在输入框失去焦点时查询）。"""
 
+    name = "用户名是否可用"  # its title in the browsable API
+
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
@@ -106,6 +110,8 @@ class CheckUsernameView(APIView):
 class LoginView(BrowsableInput, APIView):
     """用户名和密码登录，建立会话（Cookie）。`sessionId` 只是前端保存的标记，不能代替 Cookie。
     尝试次数按账号和地址限制，网页、管理后台和接口共用同一限额。"""
+
+    name = "登录"  # its title in the browsable API
 
     input_serializer = LoginInput
     # Anonymous: no session yet, so no CSRF token to check (DRF checks it for sessions only).
@@ -151,6 +157,8 @@ class LoginView(BrowsableInput, APIView):
 class LogoutView(APIView):
     """退出登录。无论是否登录都返回 200（旧前端收到 401 就会调用退出，退出再返回 401 会死循环）。"""
 
+    name = "退出登录"  # its title in the browsable API
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -165,6 +173,8 @@ class LogoutView(APIView):
 class CurrentUserView(APIView):
     """当前登录的用户；`isVip` 只在会员未到期时为 1。"""
 
+    name = "当前用户"  # its title in the browsable API
+
     @extend_schema(
         summary="当前登录用户",
         responses=envelope_responses("UserEnvelope", UserSerializer(), **LOGGED_IN),
@@ -176,6 +186,8 @@ class CurrentUserView(APIView):
 
 class LoginStatusView(APIView):
     """是否已登录（true / false），同时下发 CSRF Cookie（XSRF-TOKEN）。"""
+
+    name = "登录状态"  # its title in the browsable API
 
     permission_classes = [AllowAny]
 
@@ -190,6 +202,8 @@ class LoginStatusView(APIView):
 
 class ProfileView(BrowsableInput, APIView):
     """修改自己的邮箱、手机号（1 开头的 11 位手机号）和头像；其他字段会被忽略。"""
+
+    name = "个人资料"  # its title in the browsable API
 
     input_serializer = ProfileInput
 
@@ -216,6 +230,8 @@ class ProfileView(BrowsableInput, APIView):
 class PasswordView(BrowsableInput, APIView):
     """修改密码：旧前端用查询参数 `oldPassword`、`newPassword` 传递，也接受 JSON 请求体。
     当前会话保持登录，该用户的其他会话失效。"""
+
+    name = "修改密码"  # its title in the browsable API
 
     input_serializer = PasswordChangeInput
 
@@ -251,6 +267,8 @@ class UserListView(APIView):
     """用户列表（需要“查看用户”权限），分页；`sort` 可为 id、username、createTime、registerTime、
     updateTime、lastLoginTime、vipExpireTime，`direction` 为 asc 或 desc。"""
 
+    name = "用户列表"  # its title in the browsable API
+
     permission_classes = [staff_right(VIEW_USERS)]
     query_serializer = UserListQuery
 
@@ -275,6 +293,8 @@ class UserListView(APIView):
 class UserSearchView(UserListView):
     """按关键字搜索用户（需要“查看用户”权限）：用户名、邮箱或手机号包含关键字。"""
 
+    name = "用户搜索"  # its title in the browsable API
+
     query_serializer = UserSearchQuery
 
     @extend_schema(
@@ -290,6 +310,8 @@ class UserDetailView(APIView):
     """一个用户。本人和有“查看用户”权限的管理员得到完整资料；其他登录用户只得到评论区
     需要的公开资料（id、username、avatar、isVip）。管理员（“删除用户”权限）可删除账户，
     有订单或VIP记录的账户改为禁用。"""
+
+    name = "用户详情"  # its title in the browsable API
 
     @extend_schema(
         summary="用户信息（他人只返回公开资料）",
@@ -338,6 +360,8 @@ VIP_SET_RESPONSES = envelope_responses(
 class UserVipView(BrowsableInput, APIView):
     """设置（PUT，精确到期时间，须晚于现在）或取消（DELETE）一个用户的VIP（管理员）。"""
 
+    name = "用户的VIP"  # its title in the browsable API
+
     input_serializer = VipUpdateInput
 
     permission_classes = [staff_right(CHANGE_MEMBERSHIPS)]
@@ -360,6 +384,8 @@ class UserVipView(BrowsableInput, APIView):
 
 class UserVipParamsView(APIView):
     """与 PUT /vip 相同，参数放在查询字符串中（旧服务也支持）。"""
+
+    name = "用户的VIP（查询参数）"  # its title in the browsable API
 
     permission_classes = [staff_right(CHANGE_MEMBERSHIPS)]
 

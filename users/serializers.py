@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vipplatform.api import FlatSerializer, PageQuerySerializer
+from vipplatform.api import FlatSerializer, LabelledSerializer, PageQuerySerializer
 from vipplatform.fields import BoundedDateTimeField, column_length
 
 from .models import DEFAULT_AVATAR, User, UserStatus
@@ -136,7 +136,7 @@ def validate_new_password(password: str, *, user: User, field: str) -> None:
         raise serializers.ValidationError({field: list(exc.messages)}) from None
 
 
-class RegisterInput(serializers.Serializer):
+class RegisterInput(LabelledSerializer):
     username = username_field()
     password = password_field()
     email = email_field()
@@ -151,11 +151,11 @@ class RegisterInput(serializers.Serializer):
         return attrs
 
 
-class CheckUsernameQuery(serializers.Serializer):
+class CheckUsernameQuery(LabelledSerializer):
     username = username_field()
 
 
-class ProfileInput(serializers.Serializer):
+class ProfileInput(LabelledSerializer):
     """The fields a member may change; any other field is ignored."""
 
     email = email_field(required=False)
@@ -163,7 +163,7 @@ class ProfileInput(serializers.Serializer):
     avatar = avatar_field()
 
 
-class PasswordChangeInput(serializers.Serializer):
+class PasswordChangeInput(LabelledSerializer):
     oldPassword = serializers.CharField(
         max_length=128,
         trim_whitespace=False,
@@ -195,7 +195,7 @@ class UserSearchQuery(UserListQuery):
     )
 
 
-class LoginInput(serializers.Serializer):
+class LoginInput(LabelledSerializer):
     username = serializers.CharField(
         # No account has a longer name: such a login is refused before any lookup.
         max_length=column_length(User, "username"),
@@ -219,7 +219,7 @@ class LoginOutput(FlatSerializer):
     maxInactiveInterval = serializers.IntegerField(help_text="会话有效期（秒）")
 
 
-class VipUpdateInput(serializers.Serializer):
+class VipUpdateInput(LabelledSerializer):
     vipType = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, error_messages={"required": "VIP类型不能为空"}
     )
@@ -235,7 +235,7 @@ class VipUpdateInput(serializers.Serializer):
         return value
 
 
-class UserPage(serializers.Serializer):
+class UserPage(LabelledSerializer):
     """A page of users, as the payment paths page orders (for the schema)."""
 
     content = UserSerializer(many=True)

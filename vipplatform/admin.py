@@ -187,3 +187,6 @@ class CsvExportAdmin:
 
 def _day_start(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+from . import beat_admin  # noqa: E402, F401  (registers the beat schedule's admin in Chinese)

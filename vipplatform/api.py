@@ -206,6 +206,38 @@ def error_responses(serializer, descriptions: dict[int, str]):
     return lambda *codes: {code: documented[code] for code in codes}
 
 
+# The API's field names (the contract's) in the words staff read, for the browsable API's forms
+# and the schema: one glossary, so `userId` is 用户ID wherever it appears.
+FIELD_LABELS = {
+    "id": "ID", "userId": "用户ID", "username": "用户名", "password": "密码",
+    "oldPassword": "原密码", "newPassword": "新密码", "email": "邮箱", "phone": "手机号",
+    "avatar": "头像", "userStatus": "账户状态", "isVip": "是否VIP", "vipType": "套餐",
+    "vipTypeName": "套餐名称", "planId": "套餐", "vipExpireTime": "VIP到期时间",
+    "registerTime": "注册时间", "createTime": "创建时间", "updateTime": "更新时间",
+    "lastLoginTime": "最后登录时间", "loginTime": "登录时间", "sessionId": "会话ID",
+    "maxInactiveInterval": "会话有效秒数", "orderId": "订单号", "orderNumber": "订单号",
+    "amount": "金额", "paymentMethod": "支付方式", "paymentMethodName": "支付方式名称",
+    "status": "状态", "statusName": "状态名称", "payTime": "支付时间",
+    "expireTime": "截止时间", "qrCodeUrl": "二维码地址", "transactionId": "网关交易号",
+    "startTime": "开始时间", "endTime": "结束时间", "page": "页码", "size": "每页条数",
+    "sortBy": "排序字段", "sortDirection": "排序方向", "sort": "排序字段",
+    "direction": "排序方向", "keyword": "关键词", "name": "名称", "days": "天数",
+    "price": "价格", "q": "搜索", "expired": "已过期订单数", "reason": "原因",
+}  # fmt: skip
+
+
+class LabelledSerializer(serializers.Serializer):
+    # Each declared field without a label takes the glossary's (FIELD_LABELS); DRF would make
+    # one of the name ("Userid").
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, field in cls._declared_fields.items():
+            if field.label is None and name in FIELD_LABELS:
+                field.label = FIELD_LABELS[name]
+                field._kwargs["label"] = field.label  # a deep copy re-makes it from these
+
+
 class PaymentErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
     status = serializers.IntegerField()
@@ -213,7 +245,7 @@ class PaymentErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(child=serializers.CharField(), required=False)
 
 
-class FlatSerializer(serializers.Serializer):
+class FlatSerializer(LabelledSerializer):
     # A serializer of plain fields, cheaper to make. (Comments, not a docstring: subclasses would
     # inherit a docstring as their description in the OpenAPI schema.)
     #

@@ -88,25 +88,45 @@ JOBS = {
 }
 
 
+def _interval(seconds: int):
+    """`seconds` in the largest whole unit (1 day, not 86400 seconds: the admin shows it)."""
+    from django_celery_beat.models import IntervalSchedule
+
+    for size, period in ((86400, IntervalSchedule.DAYS), (3600, IntervalSchedule.HOURS),
+                         (60, IntervalSchedule.MINUTES)):  # fmt: skip
+        if seconds % size == 0:
+            return seconds // size, period
+    return seconds, IntervalSchedule.SECONDS
+
+
 def install_schedules(*, using: str = "default", **kwargs) -> None:
     """Add the jobs missing from django-celery-beat's tables and bring the descriptions up to
-    date (a `post_migrate` receiver)."""
+    date (a `post_migrate` receiver). An interval staff did not change moves to its largest
+    whole unit. Celery's own `celery.backend_cleanup` goes: there is no result backend."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     with transaction.atomic(using=using):
+        tasks = PeriodicTask.objects.using(using)
+        tasks.filter(name="celery.backend_cleanup").delete()
         for name, job in JOBS.items():
-            # The description is ours and follows the code; the rest is as staff left it.
-            if PeriodicTask.objects.using(using).filter(name=name).exists():
-                PeriodicTask.objects.using(using).filter(name=name).exclude(
-                    description=job.description
-                ).update(description=job.description)
-                continue
+            every, period = _interval(job.every_seconds)
             interval, _ = IntervalSchedule.objects.using(using).get_or_create(
-                every=job.every_seconds, period=IntervalSchedule.SECONDS
+                every=every, period=period
             )
-            PeriodicTask.objects.using(using).create(
-                name=name, task=job.task, interval=interval, description=job.description
-            )
+            existing = tasks.filter(name=name).first()
+            if existing is None:
+                tasks.create(
+                    name=name, task=job.task, interval=interval, description=job.description
+                )
+                continue
+            # The description is ours and follows the code; the rest is as staff left it.
+            existing.description = job.description
+            if existing.interval_id and (existing.interval.every, existing.interval.period) == (
+                job.every_seconds,
+                IntervalSchedule.SECONDS,
+            ):
+                existing.interval = interval
+            existing.save(update_fields=["description", "interval"])
 
 
 # --- the jobs' last runs, for monitoring ------------------------------------------------------

@@ -19,6 +19,7 @@ class AutoSchema(SpectacularAutoSchema):
         ("/api/payment/orders", "订单管理"),
         ("/api/payment/", "支付"),
         ("/api/users/", "用户"),
+        ("/api/search", "搜索"),
     ]
 
     def get_description(self) -> str:
@@ -78,4 +79,65 @@ def add_common_error_responses(result, generator, request, public):
                         "description": "路径不存在",
                     },
                 )
+    return result
+
+
+def add_notification_paths(result, generator, request, public):
+    """The payment providers' notification paths (plain Django views, each speaking its
+    provider's protocol, so not DRF's): documented for the reader, not for "Try it out"
+    (their bodies are signed by the provider)."""
+    wechat = {
+        "post": {
+            "operationId": "payment_notify_wechat",
+            "summary": "微信支付通知（支付与退款结果）",
+            "description": (
+                "微信支付 v3 的异步通知：平台证书签名（Wechatpay-Signature 等请求头）校验、"
+                "AES-256-GCM 解密后处理，与 /api/payment/callback 走同一条路径。"
+                '成功返回 204（无内容）；失败返回 4xx/5xx 和 `{"code": "FAIL", "message": …}`，'
+                "微信支付会重发。请求由微信支付签名，不能在此页面试调用。"
+            ),
+            "tags": ["支付"],
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {
+                "204": {"description": "已处理（或重复通知）"},
+                "400": {"description": '签名、时间戳或内容无效：`{"code": "FAIL"}`'},
+                "401": {"description": '签名无效：`{"code": "FAIL"}`'},
+                "404": {"description": "未配置微信支付或订单不存在"},
+                "503": {"description": "数据库暂不可用：稍后由微信支付重发"},
+            },
+        }
+    }
+    alipay = {
+        "post": {
+            "operationId": "payment_notify_alipay",
+            "summary": "支付宝异步通知",
+            "description": (
+                "支付宝的异步通知（application/x-www-form-urlencoded）：支付宝公钥验签后处理，"
+                "与 /api/payment/callback 走同一条路径。成功返回 200 `success`（text/plain），"
+                "失败返回 4xx/5xx `fail`，支付宝会重发。请求由支付宝签名，不能在此页面试调用。"
+            ),
+            "tags": ["支付"],
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}},
+            },
+            "responses": {
+                "200": {
+                    "description": "`success`：已处理（或重复通知）",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "400": {"description": "`fail`：内容无效"},
+                "401": {"description": "`fail`：签名无效"},
+                "404": {"description": "未配置支付宝，或订单不存在"},
+                "503": {"description": "`fail`：数据库暂不可用，稍后由支付宝重发"},
+            },
+        }
+    }
+    result["paths"]["/api/payment/notify/wechat"] = wechat
+    result["paths"]["/api/payment/notify/alipay"] = alipay
     return result

@@ -2,12 +2,11 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .api import PaymentErrorSerializer, error_responses
-from .permissions import VIEW_ORDERS, VIEW_USERS, has_staff_right
+from .api import LabelledSerializer, PaymentErrorSerializer, error_responses
+from .permissions import VIEW_ORDERS, VIEW_USERS, staff_right
 from .search import MAX_TERM, search
 
 _errors = error_responses(
@@ -15,7 +14,7 @@ _errors = error_responses(
 )
 
 
-class SearchQuery(serializers.Serializer):
+class SearchQuery(LabelledSerializer):
     q = serializers.CharField(
         max_length=MAX_TERM,
         help_text="用户名、邮箱、手机号、订单号（或它开头的几位）、支付网关交易号",
@@ -23,7 +22,7 @@ class SearchQuery(serializers.Serializer):
     )
 
 
-class HitOutput(serializers.Serializer):
+class HitOutput(LabelledSerializer):
     kind = serializers.ChoiceField(choices=[("user", "用户"), ("order", "订单")])
     id = serializers.IntegerField()
     label = serializers.CharField(help_text="用户名或订单号")
@@ -32,25 +31,18 @@ class HitOutput(serializers.Serializer):
     url = serializers.CharField(help_text="管理后台中的页面")
 
 
-class SearchOutput(serializers.Serializer):
+class SearchOutput(LabelledSerializer):
     q = serializers.CharField()
     results = HitOutput(many=True)
-
-
-class MayReadUsersOrOrders(BasePermission):
-    message = "禁止访问"
-
-    def has_permission(self, request, view) -> bool:
-        return has_staff_right(request.user, VIEW_USERS) or has_staff_right(
-            request.user, VIEW_ORDERS
-        )
 
 
 class SearchView(APIView):
     """一个搜索框（需要“查看用户”或“查看VIP订单”权限）：按用户名、邮箱、手机号、订单号
     （或开头几位）、支付网关交易号查找，完全匹配的排在前面；只返回有权查看的类型。"""
 
-    permission_classes = [MayReadUsersOrOrders]
+    name = "搜索用户和订单"  # its title in the browsable API
+
+    permission_classes = [staff_right(VIEW_USERS + VIEW_ORDERS)]  # either right
 
     @extend_schema(
         summary="搜索用户和订单（管理员）",

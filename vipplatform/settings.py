@@ -214,7 +214,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "vipplatform.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["vipplatform.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "vipplatform.schema.AutoSchema",
@@ -236,8 +236,8 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "VIP membership and payment API",
-    "DESCRIPTION": "The REST paths of the movie site's former payment and user services.",
+    "TITLE": "影视VIP会员与支付接口",
+    "DESCRIPTION": "原支付服务和用户服务的全部 REST 路径（旧前端照常使用），以及管理员的搜索。",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -247,6 +247,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "vipplatform.schema.add_common_error_responses",
+        "vipplatform.schema.add_notification_paths",
     ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "payments.models.OrderStatus",
@@ -308,6 +309,7 @@ if CELERY_TASK_ALWAYS_EAGER:
     CELERY_BROKER_URL = "memory://localhost/"  # beat connects to one, and sends nothing to it
 CELERY_TASK_EAGER_PROPAGATES = False  # an eager task's failure is logged, never a request's 500
 CELERY_TASK_IGNORE_RESULT = True  # no result backend: tasks record their work in the database
+CELERY_RESULT_EXPIRES = None  # and so beat adds no `celery.backend_cleanup` job
 # A task is acknowledged when it has finished, so a worker that dies mid-task hands it to
 # another: every task is safe to run twice.
 CELERY_TASK_ACKS_LATE = True

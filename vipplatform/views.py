@@ -91,7 +91,9 @@ def server_error(request):
 
 
 class ApiRootView(APIView):
-    """The API's entry point: the path families, the plans and the documentation, linked."""
+    """接口首页：各组路径、在售套餐和接口文档的链接。"""
+
+    name = "接口首页"  # its title in the browsable API
 
     authentication_classes = []
     permission_classes = [AllowAny]
