@@ -259,6 +259,23 @@ class OrderSearchView(BrowsableInput, APIView):
     @extend_schema(
         summary="订单搜索（管理员）",
         request=OrderSearchInput,
+        examples=[
+            OpenApiExample(
+                "本月已支付的订单，金额从高到低",
+                value={
+                    "status": 1,
+                    "startTime": "2026-12-01T00:00:00",
+                    "page": 0,
+                    "size": 10,
+                    "sortBy": "amount",
+                    "sortDirection": "DESC",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "按订单号开头查找", value={"orderNumber": "20261204"}, request_only=True
+            ),
+        ],
         responses={200: OrderResponse(many=True), **_errors(400, 401, 403)},
     )
     def post(self, request):

@@ -70,6 +70,17 @@ class RegisterView(BrowsableInput, APIView):
     @extend_schema(
         summary="注册",
         request=RegisterInput,
+        examples=[
+            OpenApiExample(
+                "新用户",
+                value={
+                    "username": "newmember",
+                    "password": "vip-Member-2026",
+                    "email": "newmember@example.com",
+                },
+                request_only=True,
+            )
+        ],
         responses=envelope_responses(
             "UserEnvelope",
             UserSerializer(),
@@ -210,6 +221,7 @@ class ProfileView(BrowsableInput, APIView):
     @extend_schema(
         summary="修改个人资料（邮箱、手机号、头像）",
         request=ProfileInput,
+        examples=[OpenApiExample("手机号", value={"phone": "13800138000"}, request_only=True)],
         responses=envelope_responses(
             "UserEnvelope",
             UserSerializer(),
@@ -242,6 +254,13 @@ class PasswordView(BrowsableInput, APIView):
         summary="修改密码",
         parameters=[PasswordChangeInput],
         request=PasswordChangeInput,
+        examples=[
+            OpenApiExample(
+                "新旧密码",
+                value={"oldPassword": "demo-vip-2026", "newPassword": "demo-vip-2027"},
+                request_only=True,
+            )
+        ],
         responses=envelope_responses(
             "PasswordEnvelope",
             EMPTY,
@@ -367,7 +386,16 @@ class UserVipView(BrowsableInput, APIView):
     permission_classes = [staff_right(CHANGE_MEMBERSHIPS)]
 
     @extend_schema(
-        summary="设置VIP状态（管理员）", request=VipUpdateInput, responses=VIP_SET_RESPONSES
+        summary="设置VIP状态（管理员）",
+        request=VipUpdateInput,
+        responses=VIP_SET_RESPONSES,
+        examples=[
+            OpenApiExample(
+                "开通到2030年底",
+                value={"vipType": 1, "vipExpireTime": "2030-12-31T23:59:59"},
+                request_only=True,
+            )
+        ],
     )
     def put(self, request, user_id: int):
         _set_vip(request, user_id, request.data)

@@ -141,3 +141,34 @@ def add_notification_paths(result, generator, request, public):
     result["paths"]["/api/payment/notify/wechat"] = wechat
     result["paths"]["/api/payment/notify/alipay"] = alipay
     return result
+
+
+# What "Try it out" fills in for a parameter of that name: a value the API takes (an order or a
+# user that does not exist answers the documented 404).
+PARAMETER_EXAMPLES = {
+    "id": 1,
+    "user_id": 1,
+    "order_number": "20261204120000a1b2c3d4e5f60718",
+    "username": "newmember",
+    "vipType": 1,
+    "vipExpireTime": "2030-12-31T23:59:59",
+    "oldPassword": "demo-vip-2026",
+    "newPassword": "demo-vip-2027",
+    "q": "demo",
+    "keyword": "demo",
+    "page": 0,
+    "size": 10,
+}
+
+
+def add_parameter_examples(result, generator, request, public):
+    """Each parameter an example of its name (`PARAMETER_EXAMPLES`), unless it has one."""
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                name = parameter["name"]
+                if name in PARAMETER_EXAMPLES and not (
+                    "example" in parameter or "examples" in parameter
+                ):
+                    parameter["example"] = PARAMETER_EXAMPLES[name]
+    return result

@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "vipplatform.schema.add_common_error_responses",
         "vipplatform.schema.add_notification_paths",
+        "vipplatform.schema.add_parameter_examples",
     ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "payments.models.OrderStatus",
