@@ -53,6 +53,7 @@ class VipPlanForm(forms.ModelForm):
         if (
             sent is not None
             and price is not None
+            and price > 0  # an invalid price gets the field's own error first
             and price != sent
             and "price" in self.changed_data
             and not data.get("confirm_price")

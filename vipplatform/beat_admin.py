@@ -1,7 +1,7 @@
 """The beat schedule in the admin (django-celery-beat's periodic tasks), in Chinese: its admin
 names several fields and sections in English strings no catalog translates, and lists tasks
-by their code paths. Here each job is listed by what it does (`vipplatform.jobs.JOBS`) and how
-often, in words."""
+by their code paths. Here each job is listed by its name (what it does, `vipplatform.jobs.JOBS`)
+and how often, in words; the form names each task."""
 
 from celery import current_app
 from django import forms
@@ -88,7 +88,7 @@ admin.site.unregister(PeriodicTask)
 @admin.register(PeriodicTask)
 class JobAdmin(PeriodicTaskAdmin):
     form = JobForm
-    list_display = ["name", "enabled", "how_often", "job", "last_run_at", "total_run_count"]
+    list_display = ["name", "enabled", "how_often", "last_run_at", "total_run_count"]
     list_filter = ["enabled"]
     date_hierarchy = None
     fieldsets = [
@@ -113,10 +113,6 @@ class JobAdmin(PeriodicTaskAdmin):
         if task.crontab_id:
             return f"Crontab：{task.crontab}"
         return "定时" if task.clocked_id else "-"
-
-    @admin.display(description="做什么")
-    def job(self, task: PeriodicTask) -> str:
-        return JOB_NAMES.get(task.task, task.task)
 
     @admin.display(description="Crontab 说明")
     def crontab_translation(self, task: PeriodicTask) -> str:

@@ -1,10 +1,12 @@
 """Playwright for Python driving Debian's Chromium against pytest-django's live server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
@@ -82,3 +84,29 @@ def screenshot(page):
 def _site_url(settings, live_server):
     """The QR code's link and the sandbox's notifications go to the live server."""
     settings.SITE_URL = live_server.url
+
+
+@pytest.fixture
+def desk(chromium):
+    """A staff member's screen: 1280 px wide."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def staff_desk(desk, live_server):
+    """Logged into the admin as a superuser, the three plans made."""
+    from tests.factories import PASSWORD, StaffFactory, VipPlanFactory
+
+    for pk in (1, 2, 3):
+        VipPlanFactory(id=pk)
+    StaffFactory(username="boss", is_superuser=True)
+    desk.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    desk.get_by_label("用户名").fill("boss")
+    desk.get_by_label("密码").fill(PASSWORD)
+    desk.get_by_role("button", name=re.compile("登录")).click()
+    expect(desk).to_have_url(re.compile(r"/admin/$"))
+    return desk

@@ -82,7 +82,8 @@ def test_staff_see_the_beat_schedule_in_the_admin(page, live_server, csp_violati
     expect(rows).to_have_count(len(JOBS))
     for name in JOBS:
         expect(page.locator("#result_list")).to_contain_text(name)
-    expect(rows.filter(has_text="关闭到期会员")).to_contain_text("60")
+    expect(rows.filter(has_text="关闭到期会员")).to_contain_text("每分钟")
+    expect(rows.filter(has_text="订单日汇总：全部重算")).to_contain_text("每天")
     page.set_viewport_size({"width": 1280, "height": 720})
     screenshot("admin-beat-schedule")
     assert csp_violations == []
