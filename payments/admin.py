@@ -2,7 +2,6 @@
 `payments.services`."""
 
 from operator import itemgetter
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -14,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from vipplatform.admin import BigListAdmin, CappedCountPaginator, CsvExportAdmin
+from vipplatform.admin import BigListAdmin, CappedCountPaginator, CsvExportAdmin, changelist_url
 
 from . import services
 from .exceptions import OrderNotPending
@@ -120,10 +119,6 @@ class GrantFailedFilter(admin.SimpleListFilter):
 METHODS = dict(PaymentMethod.choices)
 STATUSES = dict(OrderStatus.choices)
 OUTCOMES = dict(NotificationOutcome.choices)
-
-
-def _changelist(model: str, **filters) -> str:
-    return reverse(f"admin:{model}_changelist") + "?" + urlencode(filters)
 
 
 @admin.register(VipOrder)
@@ -268,9 +263,9 @@ class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
         return format_html(
             '<a href="{}">支付回调</a> · <a href="{}">VIP变更记录</a> · '
             '<a href="{}">该用户的全部订单</a>',
-            _changelist("payments_paymentnotification", q=order.order_number),
-            _changelist("users_vipledgerentry", q=order.order_number),
-            _changelist("payments_viporder", user__id__exact=order.user_id),
+            changelist_url("payments_paymentnotification", q=order.order_number),
+            changelist_url("users_vipledgerentry", q=order.order_number),
+            changelist_url("payments_viporder", user__id__exact=order.user_id),
         )
 
     @admin.action(description="取消所选的待支付订单", permissions=["change"])
@@ -368,7 +363,7 @@ class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
             return "-"
         return format_html(
             '<a href="{}">{}</a>',
-            _changelist("payments_viporder", q=notification.order_number),
+            changelist_url("payments_viporder", q=notification.order_number),
             notification.order_number,
         )
 

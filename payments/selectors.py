@@ -7,6 +7,8 @@ from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from vipplatform.times import day_start
+
 from . import totals
 from .exceptions import OrderNotFound
 from .models import (
@@ -182,7 +184,7 @@ def conversion_by_method(*, since: date) -> list[dict]:
     by_method: dict = {}
     parts = [
         VipOrder.objects.filter(totals.uncounted_q(through))
-        .filter(create_time__gte=totals.day_start(since))
+        .filter(create_time__gte=day_start(since))
         .values("payment_method")
         .annotate(created=Count("id"), paid=Count("id", filter=Q(status=OrderStatus.PAID)))
     ]

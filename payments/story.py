@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.urls import reverse
-from django.utils import timezone
 
 from users import selectors as users
+from vipplatform.times import to_minute
 
 from .models import PaymentMethod, PaymentNotification, VipOrder
 
@@ -72,8 +72,16 @@ def order_story(order: VipOrder) -> list[Step]:
             Step(
                 entry.created_at,
                 f"VIP变更：{entry.get_kind_display()}",
-                f"{_when(entry.expire_before)} → {_when(entry.expire_after)} · {entry.reason}"
-                + (f" · {entry.actor}" if entry.actor_id else ""),
+                " · ".join(
+                    filter(
+                        None,
+                        [
+                            f"{to_minute(entry.expire_before)} → {to_minute(entry.expire_after)}",
+                            entry.reason,
+                            str(entry.actor or ""),
+                        ],
+                    )
+                ),
                 _admin("users_vipledgerentry", entry.pk),
             )
         )
@@ -88,7 +96,3 @@ def order_story(order: VipOrder) -> list[Step]:
         )
     # Steps without a time (some of the site's old orders) stay first, in the order above.
     return sorted(steps, key=lambda step: (step.at is not None, step.at or 0))
-
-
-def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "无"

@@ -12,20 +12,18 @@ site's other programs write into old orders with their own SQL.
 """
 
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import DatabaseError, transaction
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from vipplatform.times import day_start
+
 from .models import OrderDay, OrderDayTotal, VipOrder
 
 logger = logging.getLogger(__name__)
-
-
-def day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def counted_through() -> date | None:

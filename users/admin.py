@@ -2,7 +2,6 @@
 one is in the ledger with the admin who made it."""
 
 from operator import itemgetter
-from urllib.parse import urlencode
 
 from django import forms
 from django.apps import apps
@@ -18,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from vipplatform.admin import BigListAdmin, CsvExportAdmin
+from vipplatform.admin import BigListAdmin, CsvExportAdmin, changelist_url
 from vipplatform.exceptions import DomainError
+from vipplatform.times import to_minute
 
 from . import selectors, services
 from .models import (
@@ -188,7 +188,7 @@ class UserAdmin(DjangoUserAdmin):
                 format_html(
                     '<a href="{}">{}</a>：有 {} 个订单（付款记录要保留，订单不能删除）'
                     "——请改用用户列表的「禁用所选账户」操作，账户停用，订单和VIP记录保留。",
-                    _changelist("payments_viporder", user__id__exact=user.pk),
+                    changelist_url("payments_viporder", user__id__exact=user.pk),
                     user.username,
                     counted[user.pk],
                 )
@@ -208,9 +208,9 @@ class UserAdmin(DjangoUserAdmin):
                 "member_orders": list(orders.order_by("-create_time", "-id")[:MEMBER_ROWS]),
                 "member_emails": selectors.emails_about(user_id=user.pk, limit=MEMBER_ROWS),
                 "member_rows": MEMBER_ROWS,
-                "all_orders": _changelist("payments_viporder", user__id__exact=user.pk),
-                "all_emails": _changelist("users_memberemail", user__id__exact=user.pk),
-                "all_changes": _changelist("users_vipledgerentry", user__id__exact=user.pk),
+                "all_orders": changelist_url("payments_viporder", user__id__exact=user.pk),
+                "all_emails": changelist_url("users_memberemail", user__id__exact=user.pk),
+                "all_changes": changelist_url("users_vipledgerentry", user__id__exact=user.pk),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -236,7 +236,7 @@ class UserAdmin(DjangoUserAdmin):
     def vip_until(self, user: User) -> str:
         if user.vip_without_end:
             return "长期（无到期时间）"
-        return _when(user.vip_expire_time) if user.vip_expire_time else "-"
+        return to_minute(user.vip_expire_time) if user.vip_expire_time else "-"
 
     def _vip_action(self, request, queryset, *, form_class, title: str, after, apply):
         """An action in three steps: the form (admin layout, errors shown with the input
@@ -257,8 +257,8 @@ class UserAdmin(DjangoUserAdmin):
                     self.log_change(
                         request,
                         user,
-                        f"{title}：{_when(entry.expire_before)} → {_when(entry.expire_after)}"
-                        f"（{form.cleaned_data['reason']}）",
+                        f"{title}：{to_minute(entry.expire_before)} → "
+                        f"{to_minute(entry.expire_after)}（{form.cleaned_data['reason']}）",
                     )
             if changed:
                 self.message_user(
@@ -354,14 +354,6 @@ class UserAdmin(DjangoUserAdmin):
 MEMBER_ROWS = 20
 CHANGE_KINDS = dict(VipChangeKind.choices)
 EMAIL_KINDS = dict(MemberEmailKind.choices)
-
-
-def _changelist(model: str, **filters) -> str:
-    return reverse(f"admin:{model}_changelist") + "?" + urlencode(filters)
-
-
-def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "无"
 
 
 def _shortens(user: User, new, now) -> bool:
@@ -463,7 +455,7 @@ class VipLedgerEntryAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
 
     @admin.display(description="到期时间变化")
     def change(self, entry: VipLedgerEntry) -> str:
-        return f"{_when(entry.expire_before)} → {_when(entry.expire_after)}"
+        return f"{to_minute(entry.expire_before)} → {to_minute(entry.expire_after)}"
 
 
 @admin.register(MemberEmail)
@@ -500,7 +492,7 @@ class MemberEmailAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
             return email.reference
         return format_html(
             '<a href="{}">{}</a>',
-            _changelist("payments_viporder", q=email.reference),
+            changelist_url("payments_viporder", q=email.reference),
             email.reference,
         )
 

@@ -3,7 +3,8 @@
 import csv
 import logging
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,6 +16,8 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+
+from .times import day_start
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,11 @@ class IndexOrderChangeList(ChangeList):
         if len(ordering) > 1 and ordering[-1] == "-pk" and not str(ordering[0]).startswith("-"):
             ordering[-1] = "pk"  # Django's tie-break, in the first column's direction
         return ordering
+
+
+def changelist_url(model: str, **filters) -> str:
+    """The admin list of `model` ("app_model"), filtered."""
+    return reverse(f"admin:{model}_changelist") + "?" + urlencode(filters)
 
 
 class BigListAdmin:
@@ -146,9 +154,9 @@ class CsvExportAdmin:
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         field = self.export_date_field
         if start:
-            rows = rows.filter(**{f"{field}__gte": _day_start(start)})
+            rows = rows.filter(**{f"{field}__gte": day_start(start)})
         if end:
-            rows = rows.filter(**{f"{field}__lt": _day_start(end + timedelta(days=1))})
+            rows = rows.filter(**{f"{field}__lt": day_start(end + timedelta(days=1))})
         logger.info(
             "export %s by %s filters=%s", self.opts.label, request.user, request.GET.urlencode()
         )
@@ -183,10 +191,6 @@ class CsvExportAdmin:
                 for row in batch
             )
             last = batch[-1]["pk"]
-
-
-def _day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 from . import beat_admin  # noqa: E402, F401  (registers the beat schedule's admin in Chinese)

@@ -2,7 +2,7 @@
 payment method, members over time, and what went wrong lately, drawn with Chart.js (served by
 the project). A fixed number of aggregate queries, however many orders there are."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import admin
@@ -15,6 +15,7 @@ from payments.models import PaymentMethod
 from users import selectors as users
 
 from . import health
+from .times import day_start
 
 DAYS = 30
 # No job succeeding for this long: no worker (the NoWorkerAlive alert's threshold).
@@ -40,7 +41,7 @@ def _background() -> dict:
 def overview(request):
     today = timezone.localdate()
     first_day = today - timedelta(days=DAYS - 1)
-    since = timezone.make_aware(datetime.combine(first_day, time.min))
+    since = day_start(first_day)
     days = [first_day + timedelta(days=n) for n in range(DAYS)]
 
     sales = {row["day"]: row for row in payments.sales_by_day(since=since)}
