@@ -129,3 +129,16 @@ def test_deleting_a_user_with_orders_says_why_not_and_what_to_do(admin_client, p
     answer = admin_client.post(f"/admin/users/user/{plain.pk}/delete/", {"post": "yes"})
     assert answer.status_code == HTTPStatus.FOUND
     assert not type(plain).objects.filter(pk=plain.pk).exists()
+
+
+def test_a_count_that_stopped_at_the_cap_says_so(admin_client, plans, monkeypatch):
+    from vipplatform.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "CAP", 5)
+    VipOrderFactory.create_batch(7, plan=plans[1])
+    page = admin_client.get("/admin/payments/viporder/").content.decode()
+    assert "5+ VIP订单" in page
+    searched = admin_client.get("/admin/payments/viporder/", {"q": "2"}).content.decode()
+    assert "5+ 条结果" in searched
+    few = admin_client.get("/admin/payments/viporder/", {"status": "1"}).content.decode()
+    assert "0 VIP订单" in few

@@ -51,6 +51,13 @@ class CappedCountPaginator(Paginator):
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
+class AtLeast(int):
+    """A count that stopped at the paginator's cap: shown as 「10000+」, not as the total."""
+
+    def __str__(self) -> str:
+        return f"{int(self)}+"
+
+
 class IndexOrderChangeList(ChangeList):
     """A list sorted by one column, as the index on it reads: ties broken by the id in the
     same direction (Django adds `-pk` whatever the direction, and a mixed direction cannot
@@ -59,6 +66,11 @@ class IndexOrderChangeList(ChangeList):
 
     def get_ordering(self, request, queryset):
         return super().get_ordering(request, queryset.order_by())
+
+    def get_results(self, request):
+        super().get_results(request)
+        if self.result_count >= getattr(self.paginator, "CAP", float("inf")):
+            self.result_count = AtLeast(self.result_count)
 
     def _get_deterministic_ordering(self, ordering):
         ordering = super()._get_deterministic_ordering(ordering)
