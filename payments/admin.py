@@ -17,6 +17,7 @@ from vipplatform.admin import BigListAdmin, CappedCountPaginator, CsvExportAdmin
 
 from . import services
 from .exceptions import OrderNotPending
+from .gateways import display_name
 from .models import (
     OLD_FRONT_END_PRICES,
     NotificationOutcome,
@@ -29,7 +30,7 @@ from .models import (
     effective_status,
 )
 from .notifications import notification_process
-from .story import PROVIDER_NAMES, order_story
+from .story import order_story
 
 
 class VipPlanForm(forms.ModelForm):
@@ -332,7 +333,7 @@ class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
     ]  # fmt: skip
     export_columns = [
         ("接收时间", itemgetter("received_at")),
-        ("支付渠道", lambda n: PROVIDER_NAMES.get(n["provider"], n["provider"])),
+        ("支付渠道", lambda n: display_name(n["provider"])),
         ("订单号", itemgetter("order_number")),
         ("签名有效", lambda n: {True: "是", False: "否", None: "未校验"}[n["verified"]]),
         ("结果", lambda n: OUTCOMES.get(n["outcome"], n["outcome"])),
@@ -355,7 +356,7 @@ class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
 
     @admin.display(description="支付渠道", ordering="provider")
     def channel(self, notification: PaymentNotification) -> str:
-        return PROVIDER_NAMES.get(notification.provider, notification.provider or "-")
+        return display_name(notification.provider)
 
     @admin.display(description="订单号", ordering="order_number")
     def order_link(self, notification: PaymentNotification):

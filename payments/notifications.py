@@ -22,28 +22,16 @@ from vipplatform.exceptions import DomainError
 from . import metrics, services
 from .exceptions import InvalidSignature, NotificationTooLarge
 from .gateways import Provider, provider_named
-from .gateways.contract import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from .models import GatewayResult, NotificationOutcome, PaymentNotification, VipOrder
 
 logger = logging.getLogger(__name__)
 
 # What is kept of a refused notification's body: enough to see what was tried.
 REFUSED_BODY_KEPT = 1_000
-# What is worth keeping of a notification's headers; never cookies or credentials. Signatures
-# prove nothing elsewhere and reveal no secret.
-KEPT_HEADERS = (
-    "Content-Type",
-    "Content-Length",
-    "User-Agent",
-    "X-Forwarded-For",
-    "X-Request-Id",
-    TIMESTAMP_HEADER,
-    SIGNATURE_HEADER,
-    "Wechatpay-Timestamp",
-    "Wechatpay-Nonce",
-    "Wechatpay-Serial",
-    "Wechatpay-Signature",
-)
+# What is worth keeping of a notification's headers, with those its provider names
+# (`Provider.kept_headers`); never cookies or credentials. Signatures prove nothing elsewhere
+# and reveal no secret.
+KEPT_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Forwarded-For", "X-Request-Id")
 
 
 def notification_receive(
@@ -77,7 +65,11 @@ def notification_receive(
     record = {
         "provider": provider.name,
         "remote_addr": (remote_addr or "")[:64],
-        "headers": {name: headers[name][:500] for name in KEPT_HEADERS if name in headers},
+        "headers": {
+            name: headers[name][:500]
+            for name in (*KEPT_HEADERS, *provider.kept_headers)
+            if name in headers
+        },
         "order_number": provider.order_number_of(body),
     }
     try:

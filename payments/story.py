@@ -10,14 +10,8 @@ from django.urls import reverse
 from users import selectors as users
 from vipplatform.times import to_minute
 
+from .gateways import display_name
 from .models import PaymentMethod, PaymentNotification, VipOrder
-
-PROVIDER_NAMES = {
-    "wechat": "微信支付",
-    "alipay": "支付宝",
-    "contract": "支付网关（回调接口）",
-    "sandbox": "沙箱",
-}
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,7 @@ def order_story(order: VipOrder) -> list[Step]:
     for note in PaymentNotification.objects.filter(order_number=order.order_number).order_by(
         "received_at", "id"
     ):
-        channel = PROVIDER_NAMES.get(note.provider, note.provider or "")
+        channel = display_name(note.provider)
         steps.append(
             Step(
                 note.received_at,

@@ -67,9 +67,9 @@ def vip_page(request):
     user = request.user
     context = {
         "plans": selectors.plans_for_sale(),
-        # Only the methods a provider serves; the sandbox's get the simulated-payment buttons.
+        # Only the methods a provider serves; a pretend one's get the simulated-payment buttons.
         "payment_methods": [
-            (method, PaymentMethod(method).label, provider_for(method).name == "sandbox")
+            (method, PaymentMethod(method).label, provider_for(method).simulated)
             for method in available_methods()
         ],
         "recent_orders": list(selectors.order_list_for_user(user_id=user.pk)[:5]),
@@ -140,12 +140,13 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def provider_notification(request, provider_name: str) -> HttpResponse:
-    """`POST /api/payment/notify/<wechat|alipay>`: a provider's notification, verified and
-    parsed by that provider, then the one shared path (`payments.notifications`); answered in
-    the provider's own terms (WeChat Pay: 204, or 4xx/5xx `{"code": "FAIL", ...}`; Alipay:
-    `success`, or `fail`), so that it resends what was not taken."""
+    """`POST /api/payment/notify/<name>`: a provider's notification (a provider with its own
+    route, `Provider.notify_route`), verified and parsed by that provider, then the one shared
+    path (`payments.notifications`); answered in the provider's own terms (WeChat Pay: 204, or
+    4xx/5xx `{"code": "FAIL", ...}`; Alipay: `success`, or `fail`), so that it resends what was
+    not taken."""
     provider = provider_named(provider_name)
-    if provider is None:
+    if provider is None or not provider.notify_route:
         return JsonResponse({"code": "FAIL", "message": "支付渠道未配置"}, status=404)
     refusals = RefusedNotificationThrottle()
     try:

@@ -266,6 +266,14 @@ CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(SITE_URL.rstrip("/"))
 
 # The secret shared with the gateway. Without it, callbacks are accepted unsigned only in
 # sandbox mode (the quick start); otherwise every callback is refused.
+# The payment providers, in the order that decides which one serves a payment method (the
+# first configured one that serves it): payments.gateways.
+PAYMENT_PROVIDERS = [
+    "payments.gateways.wechat.WeChatPayProvider",
+    "payments.gateways.alipay.AlipayProvider",
+    "payments.gateways.sandbox.SandboxProvider",
+    "payments.gateways.contract.ContractProvider",
+]
 PAYMENT_CALLBACK_SECRET = env.str("PAYMENT_CALLBACK_SECRET", default="")
 PAYMENT_SANDBOX = env.bool("PAYMENT_SANDBOX", default=False)
 PAYMENT_CALLBACK_MAX_SKEW_SECONDS = 300

@@ -20,27 +20,30 @@ from dataclasses import dataclass
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from urllib.parse import parse_qsl
 
 import httpx
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 
 from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
-from ..models import GatewayResult, VipOrder
+from ..models import GatewayResult, PaymentMethod, VipOrder
 from . import keys
 from .base import (
     Notification,
     PaymentAlreadyMade,
     PaymentReport,
     Provider,
+    check_all_or_none,
     deadline,
     http_client,
+    notify_url,
 )
 
 logger = logging.getLogger(__name__)
 
-PRODUCTION_URL = "https://openapi.alipay.com/gateway.do"
 SHANGHAI = dt_timezone(timedelta(hours=8))
 PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
 
@@ -65,9 +68,40 @@ def signing_text(params: dict[str, str], *, leave_out=("sign",), charset: str = 
     ).encode(charset)  # fmt: skip
 
 
+@cache
+def _provider(config: "AlipayConfig") -> "AlipayProvider":
+    return AlipayProvider(config)  # one per configuration: its HTTP connections are kept
+
+
 class AlipayProvider(Provider):
     name = "alipay"
+    display_name = "支付宝"
+    methods = (PaymentMethod.ALIPAY,)
+    notify_route = True
     closes_payments = True
+
+    @classmethod
+    def from_settings(cls) -> "AlipayProvider | None":
+        values = [settings.ALIPAY_APP_ID, settings.ALIPAY_PRIVATE_KEY, settings.ALIPAY_PUBLIC_KEY]
+        if not all(values) or not settings.PAYMENT_NOTIFY_BASE_URL:
+            return None
+        return _provider(
+            AlipayConfig(
+                *values,
+                gateway_url=settings.ALIPAY_GATEWAY_URL,
+                seller_id=settings.ALIPAY_SELLER_ID,
+                notify_url=notify_url(cls.name),
+                timeout=settings.PAYMENT_PROVIDER_TIMEOUT_SECONDS,
+            )
+        )
+
+    @classmethod
+    def check_settings(cls) -> list:
+        return check_all_or_none(
+            "Alipay",
+            ["ALIPAY_APP_ID"],
+            {"ALIPAY_PRIVATE_KEY": "private", "ALIPAY_PUBLIC_KEY": "public"},
+        )
 
     def __init__(self, config: AlipayConfig) -> None:
         self.config = config

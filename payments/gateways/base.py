@@ -130,17 +130,96 @@ class DeadlineTransport(httpx.HTTPTransport):
         self._pool._network_backend = _DeadlineBackend(self._pool._network_backend)
 
 
+def notify_url(name: str) -> str:
+    """Where a provider with its own route sends its notifications."""
+    from django.conf import settings
+
+    return settings.PAYMENT_NOTIFY_BASE_URL.rstrip("/") + f"/api/payment/notify/{name}"
+
+
+def check_all_or_none(display: str, values: list[str], key_files: dict[str, str]) -> list:
+    """A provider's settings are all set or not at all (a half-set one would take orders it
+    cannot serve, or refuse the notifications of payments it took); its key files load; and
+    the provider can reach the platform back over https."""
+    from django.conf import settings
+    from django.core.checks import Error
+
+    from . import keys
+
+    names = [*values, *key_files]
+    if not any(getattr(settings, name) for name in names):
+        return []
+    errors = []
+    missing = [name for name in names if not getattr(settings, name)]
+    if missing:
+        errors.append(
+            Error(
+                f"{display} is half configured: {', '.join(missing)} not set.",
+                hint=f"Set all of {', '.join(names)}, or none.",
+                id="payments.E010",
+            )
+        )
+    for name, kind in key_files.items():
+        path = getattr(settings, name)
+        if not path:
+            continue
+        try:
+            (keys.private_key if kind == "private" else keys.public_key)(path)
+        except keys.KeyFileError as exc:
+            errors.append(Error(f"{name}: {exc}", id="payments.E011"))
+    if not settings.PAYMENT_NOTIFY_BASE_URL.startswith("https://"):
+        errors.append(
+            Error(
+                f"{display} is configured but PAYMENT_NOTIFY_BASE_URL is not an https "
+                "origin: the provider cannot call back.",
+                hint="Set PAYMENT_NOTIFY_BASE_URL=https://vip.example.com",
+                id="payments.E012",
+            )
+        )
+    return errors
+
+
 class PaymentAlreadyMade(Exception):
     """A provider refused to close a payment because the buyer has paid it."""
 
 
 class Provider:
-    """One payment provider. `name` is the path of its notifications
-    (`/api/payment/notify/<name>`) and what the notification records say."""
+    """One payment provider, declaring everything about itself; the registry
+    (`payments.gateways`, from `settings.PAYMENT_PROVIDERS`) finds it, and nothing else names
+    it. To add a provider: a subclass in a module of its own, its settings, and its dotted path
+    in PAYMENT_PROVIDERS (tests/bank_provider.py is one)."""
 
+    # Its identifier: its notification path (`/api/payment/notify/<name>`) and what the
+    # notification records say.
     name: str
+    # How staff and buyers know it.
+    display_name: str
+    # The payment methods whose orders it serves, when configured (the first configured
+    # provider in PAYMENT_PROVIDERS that serves a method takes its orders).
+    methods: tuple[int, ...] = ()
+    # Its notifications arrive at `/api/payment/notify/<name>`; else at the contract's
+    # `/api/payment/callback` (`reads_callback`).
+    notify_route = False
+    reads_callback = False
+    # A pretend provider: the pages offer to simulate a payment.
+    simulated = False
     # Whether an unpaid payment is open at the provider, to close when the order ends.
     closes_payments = False
+    # The request headers of its notifications worth keeping with the record (no secrets).
+    kept_headers: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls) -> "Provider | None":
+        """The provider as the settings configure it; None when they do not."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_settings(cls) -> list:
+        """Its deploy checks (`manage.py check --deploy`): Django check messages."""
+        return []
+
+    def serves(self, method: int) -> bool:
+        return method in self.methods
 
     def create_payment(self, order: VipOrder) -> str:
         """Open the payment of a new (unsaved) order; answers what its QR code encodes.

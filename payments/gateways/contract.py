@@ -18,7 +18,7 @@ from rest_framework.exceptions import ParseError
 
 from ..exceptions import InvalidSignature
 from ..links import checkout_url
-from ..models import VipOrder
+from ..models import PaymentMethod, VipOrder
 from .base import Notification, PaymentReport, Provider
 
 SIGNATURE_HEADER = "X-Pay-Signature"
@@ -41,7 +41,20 @@ def signed_headers(*, body: bytes, secret: str | None = None, timestamp: int | N
 
 
 class ContractProvider(Provider):
+    """Always there to read the contract's callback (refusing every notification without a
+    secret); it serves orders only when PAYMENT_CALLBACK_SECRET is set."""
+
     name = "contract"
+    display_name = "支付网关（回调接口）"
+    reads_callback = True
+    kept_headers = (TIMESTAMP_HEADER, SIGNATURE_HEADER)
+
+    @classmethod
+    def from_settings(cls) -> "ContractProvider":
+        return cls()
+
+    def serves(self, method: int) -> bool:
+        return bool(settings.PAYMENT_CALLBACK_SECRET) and method in PaymentMethod.values
 
     def create_payment(self, order: VipOrder) -> str:
         return checkout_url(order.order_number)

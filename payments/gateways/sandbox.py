@@ -19,7 +19,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from ..exceptions import OrderNotFound, OrderNotPending
-from ..models import GatewayResult, OrderStatus, SandboxPayment, VipOrder
+from ..models import GatewayResult, OrderStatus, PaymentMethod, SandboxPayment, VipOrder
 from .base import PaymentReport
 from .contract import ContractProvider, signed_headers
 
@@ -30,6 +30,15 @@ DELIVERY_DELAYS = (0, 1, 2, 4)  # seconds before each attempt
 
 class SandboxProvider(ContractProvider):
     name = "sandbox"
+    display_name = "沙箱"
+    simulated = True
+
+    @classmethod
+    def from_settings(cls) -> "SandboxProvider | None":
+        return cls() if settings.PAYMENT_SANDBOX else None
+
+    def serves(self, method: int) -> bool:
+        return method in PaymentMethod.values
 
     def query_payment(self, order: VipOrder) -> PaymentReport | None:
         payment = SandboxPayment.objects.filter(order_number=order.order_number).first()

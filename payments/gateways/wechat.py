@@ -23,28 +23,31 @@ from dataclasses import dataclass
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 
 import httpx
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.checks import Error
 from django.http import HttpResponse
 
 from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
-from ..models import GatewayResult, VipOrder
+from ..models import GatewayResult, PaymentMethod, VipOrder
 from . import keys
 from .base import (
     Notification,
     PaymentAlreadyMade,
     PaymentReport,
     Provider,
+    check_all_or_none,
     deadline,
     http_client,
+    notify_url,
 )
 
 logger = logging.getLogger(__name__)
 
-PRODUCTION_URL = "https://api.mch.weixin.qq.com"
 MAX_SKEW_SECONDS = 300
 SHANGHAI = dt_timezone(timedelta(hours=8))
 
@@ -67,9 +70,54 @@ def fen(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
+SETTINGS = ["WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_APIV3_KEY", "WECHATPAY_CERT_SERIAL",
+            "WECHATPAY_PUBLIC_KEY_ID"]  # fmt: skip
+KEY_FILES = {"WECHATPAY_PRIVATE_KEY": "private", "WECHATPAY_PUBLIC_KEY": "public"}
+
+
+@cache
+def _provider(config: "WeChatPayConfig") -> "WeChatPayProvider":
+    return WeChatPayProvider(config)  # one per configuration: its HTTP connections are kept
+
+
 class WeChatPayProvider(Provider):
     name = "wechat"
+    display_name = "微信支付"
+    methods = (PaymentMethod.WECHAT,)
+    notify_route = True
     closes_payments = True
+    kept_headers = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial",
+                    "Wechatpay-Signature")  # fmt: skip
+
+    @classmethod
+    def from_settings(cls) -> "WeChatPayProvider | None":
+        values = [getattr(settings, name) for name in ("WECHATPAY_MCHID", "WECHATPAY_APPID",
+                  "WECHATPAY_APIV3_KEY", "WECHATPAY_PRIVATE_KEY", "WECHATPAY_CERT_SERIAL",
+                  "WECHATPAY_PUBLIC_KEY", "WECHATPAY_PUBLIC_KEY_ID")]  # fmt: skip
+        if not all(values) or not settings.PAYMENT_NOTIFY_BASE_URL:
+            return None
+        return _provider(
+            WeChatPayConfig(
+                *values,
+                base_url=settings.WECHATPAY_BASE_URL,
+                notify_url=notify_url(cls.name),
+                timeout=settings.PAYMENT_PROVIDER_TIMEOUT_SECONDS,
+            )
+        )
+
+    @classmethod
+    def check_settings(cls) -> list:
+        errors = check_all_or_none("WeChat Pay", SETTINGS, KEY_FILES)
+        key = settings.WECHATPAY_APIV3_KEY
+        if key and len(key.encode()) != 32:
+            errors.append(
+                Error(
+                    f"WECHATPAY_APIV3_KEY is {len(key.encode())} bytes; WeChat Pay's APIv3 "
+                    "key is 32.",
+                    id="payments.E013",
+                )
+            )
+        return errors
 
     def __init__(self, config: WeChatPayConfig) -> None:
         self.config = config
