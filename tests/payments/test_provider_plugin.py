@@ -87,7 +87,7 @@ def test_without_its_settings_it_is_not_there(settings, api, user, plans):
 def test_its_deploy_checks_run_with_the_others(bank):
     bank.BANK_GATEWAY_TOKEN = "short"
     bank.DEBUG = False
-    with pytest.raises(SystemCheckError, match="bank.E001"):
+    with pytest.raises(SystemCheckError, match=r"bank\.E001"):
         call_command("check", "--deploy", "--fail-level", "ERROR")
 
 
