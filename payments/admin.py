@@ -24,6 +24,7 @@ from .models import (
     OrderStatus,
     PaymentMethod,
     PaymentNotification,
+    ProviderCall,
     SandboxPayment,
     VipOrder,
     VipPlan,
@@ -397,6 +398,38 @@ class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
             )
         level = messages.SUCCESS if done and not failed and not skipped else messages.WARNING
         self.message_user(request, message, level)
+
+
+@admin.register(ProviderCall)
+class ProviderCallAdmin(BigListAdmin, admin.ModelAdmin):
+    """Every call to a payment provider (`payments.calls`); a record, read-only."""
+
+    list_display = ["called_at", "channel", "kind", "order_link", "outcome", "code",
+                    "duration_ms"]  # fmt: skip
+    list_filter = ["kind", "outcome", "provider"]
+    search_fields = ["=order_number"]
+    search_help_text = "准确的订单号"
+    sortable_by = ["called_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="支付渠道")
+    def channel(self, call: ProviderCall) -> str:
+        return display_name(call.provider)
+
+    @admin.display(description="订单号")
+    def order_link(self, call: ProviderCall):
+        return format_html(
+            '<a href="{}">{}</a>', changelist_url("payments_viporder", q=call.order_number),
+            call.order_number,
+        )  # fmt: skip
 
 
 @admin.register(SandboxPayment)

@@ -338,3 +338,37 @@ class OrderDayTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day_id:%Y-%m-%d} {self.get_status_display()} {self.orders}"
+
+
+class ProviderCall(models.Model):
+    """One call the platform made to a payment provider, whatever came of it (saleor keeps
+    each gateway response as a row): shown on the order's page. No secrets: what was asked
+    about which order, the outcome, the provider's code, how long it took."""
+
+    class Kind(models.TextChoices):
+        CREATE = "create", "创建支付"
+        QUERY = "query", "查询支付"
+        CLOSE = "close", "关闭支付"
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "成功"
+        ALREADY_PAID = "already_paid", "已被支付"
+        UNAVAILABLE = "unavailable", "无响应或出错"
+        ERROR = "error", "程序错误"
+
+    provider = models.CharField("支付渠道", max_length=16)
+    kind = models.CharField("调用", max_length=16, choices=Kind.choices)
+    order_number = models.CharField("订单号", max_length=50, db_index=True)
+    outcome = models.CharField("结果", max_length=16, choices=Outcome.choices)
+    code = models.CharField("网关返回", max_length=100, blank=True, default="")
+    duration_ms = models.PositiveIntegerField("耗时（毫秒）")
+    called_at = models.DateTimeField("调用时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "provider_call"
+        verbose_name = "支付网关调用"
+        verbose_name_plural = "支付网关调用"
+        ordering = ["-called_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} {self.order_number} {self.outcome}"

@@ -17,6 +17,7 @@ from django.utils import timezone
 from vipplatform.readcache import order_changed
 
 from . import links, metrics, selectors, totals
+from .calls import provider_call
 from .exceptions import (
     AmountMismatch,
     GatewayUnavailable,
@@ -28,7 +29,14 @@ from .exceptions import (
     WrongProvider,
 )
 from .gateways import PaymentAlreadyMade, provider_for
-from .models import GatewayResult, NotificationOutcome, OrderStatus, VipOrder, VipPlan
+from .models import (
+    GatewayResult,
+    NotificationOutcome,
+    OrderStatus,
+    ProviderCall,
+    VipOrder,
+    VipPlan,
+)
 from .signals import payment_succeeded
 
 logger = logging.getLogger(__name__)
@@ -74,7 +82,8 @@ def order_create(
         expire_time=now + settings.PAYMENT_DEADLINE,
     )
     order.qr_code_url = links.qr_code_url(order.order_number)
-    order.payment_code = provider.create_payment(order)
+    with provider_call(provider, ProviderCall.Kind.CREATE, order.order_number):
+        order.payment_code = provider.create_payment(order)
     order.save()
     metrics.ORDERS_CREATED.labels(plan=plan.pk, payment_method=payment_method).inc()
     logger.info(
@@ -348,7 +357,9 @@ def order_reconcile(*, order_id: int) -> NotificationOutcome | None:
     if provider is None:
         return None
     try:
-        report = provider.query_payment(order)
+        with provider_call(provider, ProviderCall.Kind.QUERY, order.order_number) as call:
+            report = provider.query_payment(order)
+            call.code = str(report.result) if report else "无最终结果"
     except GatewayUnavailable:
         metrics.RECONCILIATIONS.labels(provider=provider.name, result="unavailable").inc()
         raise
@@ -383,7 +394,8 @@ def order_close_at_provider(*, order_id: int) -> bool:
     if provider is None or not provider.closes_payments or order.status == OrderStatus.PAID:
         return False
     try:
-        provider.close_payment(order)
+        with provider_call(provider, ProviderCall.Kind.CLOSE, order.order_number):
+            provider.close_payment(order)
     except PaymentAlreadyMade:
         metrics.CLOSES.labels(provider=provider.name, result="paid").inc()
         logger.warning(

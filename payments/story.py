@@ -11,7 +11,7 @@ from users import selectors as users
 from vipplatform.times import to_minute
 
 from .gateways import display_name
-from .models import PaymentMethod, PaymentNotification, VipOrder
+from .models import PaymentMethod, PaymentNotification, ProviderCall, VipOrder
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,17 @@ def order_story(order: VipOrder) -> list[Step]:
                 " · ".join(filter(None, [channel, note.remote_addr, note.detail])),
                 _admin("payments_paymentnotification", note.pk),
                 problem=note.outcome in {"refused", "error"},
+            )
+        )
+    for call in ProviderCall.objects.filter(order_number=order.order_number).order_by("id"):
+        steps.append(
+            Step(
+                call.called_at,
+                f"{display_name(call.provider)}：{call.get_kind_display()}",
+                " · ".join(
+                    filter(None, [call.get_outcome_display(), call.code, f"{call.duration_ms} ms"])
+                ),
+                problem=call.outcome != ProviderCall.Outcome.OK,
             )
         )
     if order.pay_time:
