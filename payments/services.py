@@ -9,11 +9,13 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from vipplatform.background import later
 from vipplatform.readcache import order_changed
 
 from . import links, metrics, selectors, totals
@@ -209,14 +211,20 @@ def _announce_payment(order: VipOrder) -> bool:
 def _retry_grant_later(order: VipOrder) -> None:
     """After commit, start the failed grant's own retries (`tasks.retry_vip_grant`: 1, 2, 4 ...
     minutes apart; in eager mode, with no broker to wait in, the hourly sweep and staff's retry
-    action in the admin take it up)."""
-    from .tasks import grant_retry_delay, retry_vip_grant
+    action in the admin take it up). A broker that is down must not fail the payment's answer
+    (the sweep retries)."""
+    later("payments.tasks.retry_vip_grant", order.pk, countdown=grant_retry_delay(0))
 
-    def send_retry() -> None:
-        retry_vip_grant.apply_async((order.pk,), countdown=grant_retry_delay(0))
 
-    # robust: a broker that is down must not fail the payment's answer (the sweep retries).
-    transaction.on_commit(send_retry, robust=True)
+def grant_retry_delay(retries: int) -> int:
+    """Seconds before a failed grant's next try: VIP_GRANT_RETRY_BASE_SECONDS, doubling with
+    each try, at most VIP_GRANT_RETRY_MAX_SECONDS."""
+    return get_exponential_backoff_interval(
+        factor=settings.VIP_GRANT_RETRY_BASE_SECONDS,
+        retries=retries,
+        maximum=settings.VIP_GRANT_RETRY_MAX_SECONDS,
+        full_jitter=False,
+    )
 
 
 @transaction.atomic(savepoint=False)
@@ -420,10 +428,5 @@ def _close_at_provider_later(order_ids: list[int], payment_methods) -> None:
     ids = [pk for pk, method in zip(order_ids, payment_methods, strict=True) if method in closing]
     if not ids:
         return
-    from .tasks import close_order_at_provider
-
-    def send() -> None:
-        for order_id in ids:
-            close_order_at_provider.delay(order_id)
-
-    transaction.on_commit(send, robust=True)
+    for order_id in ids:
+        later("payments.tasks.close_order_at_provider", order_id)

@@ -5,7 +5,6 @@ schedules the periodic ones."""
 import logging
 
 from celery import shared_task
-from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from . import notifications, selectors, services, totals
@@ -66,17 +65,6 @@ def close_order_at_provider(order_id: int) -> bool:
     return services.order_close_at_provider(order_id=order_id)
 
 
-def grant_retry_delay(retries: int) -> int:
-    """Seconds before a failed grant's next try: VIP_GRANT_RETRY_BASE_SECONDS, doubling with
-    each try, at most VIP_GRANT_RETRY_MAX_SECONDS."""
-    return get_exponential_backoff_interval(
-        factor=settings.VIP_GRANT_RETRY_BASE_SECONDS,
-        retries=retries,
-        maximum=settings.VIP_GRANT_RETRY_MAX_SECONDS,
-        full_jitter=False,
-    )
-
-
 @shared_task(bind=True, max_retries=None)
 def retry_vip_grant(self, order_id: int) -> bool:
     """Try a failed grant again, then again later, further apart each time, until it is done
@@ -89,7 +77,7 @@ def retry_vip_grant(self, order_id: int) -> bool:
     if attempt >= settings.VIP_GRANT_RETRY_ATTEMPTS:
         logger.error("vip grant still failing after %s tries order id=%s", attempt, order_id)
         return False
-    delay = grant_retry_delay(attempt)
+    delay = services.grant_retry_delay(attempt)
     logger.warning(
         "vip grant still failing order id=%s: try %s failed, next in %ss", order_id, attempt, delay
     )

@@ -18,11 +18,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from vipplatform.background import later, send
+
 from .models import MemberEmail, MemberEmailKind, User, UserStatus, VipChangeKind, VipLedgerEntry
 
 logger = logging.getLogger(__name__)
 
 # An expiry note is for a membership that ended lately, not for every one that ever did.
+SEND_MEMBER_EMAIL = "users.tasks.send_member_email"
 EXPIRED_NOTE_WINDOW = timedelta(days=3)
 # A receipt missed after its payment is sent later, if the payment is this recent (and older
 # than the time its own send needs).
@@ -39,26 +42,19 @@ def receipt_send_after_commit(
     *, user_id: int, order_number: str, plan_name: str, amount, expire_time: datetime | None
 ) -> None:
     """Queue the receipt of a paid order for when the payment's transaction commits."""
-    from .tasks import send_member_email
-
-    context = {
-        "order_number": order_number,
-        "plan_name": plan_name,
-        "amount": str(amount),
-        "expire_time": expire_time.isoformat() if expire_time else None,  # no end
-    }
-
-    def send_receipt() -> None:
-        send_member_email.delay(
-            kind=MemberEmailKind.RECEIPT.value,
-            user_id=user_id,
-            reference=order_number,
-            context=context,
-        )
-
-    # robust: a broker that is down must not fail the payment's answer (a named function:
-    # Django logs the failure of a robust callback by its __qualname__, which a partial lacks).
-    transaction.on_commit(send_receipt, robust=True)
+    # A broker that is down must not fail the payment's answer (`later` is robust).
+    later(
+        SEND_MEMBER_EMAIL,
+        kind=MemberEmailKind.RECEIPT.value,
+        user_id=user_id,
+        reference=order_number,
+        context={
+            "order_number": order_number,
+            "plan_name": plan_name,
+            "amount": str(amount),
+            "expire_time": expire_time.isoformat() if expire_time else None,  # no end
+        },
+    )
 
 
 def membership_notices_queue(*, now: datetime | None = None) -> int:
@@ -68,8 +64,6 @@ def membership_notices_queue(*, now: datetime | None = None) -> int:
     that ended within `EXPIRED_NOTE_WINDOW` (switched off by `vip_expire_due`; a revoked one
     has no expiry and gets none). Three queries, however many members are due.
     """
-    from .tasks import send_member_email
-
     now = now or timezone.now()
     remind_before = now + timedelta(days=settings.VIP_REMINDER_DAYS)
     members = User.objects.filter(user_status=UserStatus.ACTIVE).exclude(email="")
@@ -96,7 +90,7 @@ def membership_notices_queue(*, now: datetime | None = None) -> int:
     for kind, user_id, expire_time in due:
         reference = expiry_reference(expire_time)
         if (kind, user_id, reference) not in sent:
-            send_member_email.delay(kind=kind, user_id=user_id, reference=reference)
+            send(SEND_MEMBER_EMAIL, kind=kind, user_id=user_id, reference=reference)
             queued += 1
     if queued:
         logger.info("queued %s membership notices", queued)
@@ -107,8 +101,6 @@ def receipts_missed_queue(*, now: datetime | None = None) -> int:
     """Queue the receipts that were not sent after their payment (the broker was down at that
     moment): purchases granted between a day and 5 minutes ago with no receipt on record.
     Answers how many; two queries. Each still goes at most once (`member_email_send`)."""
-    from .tasks import send_member_email
-
     now = now or timezone.now()
     purchases = VipLedgerEntry.objects.filter(
         kind=VipChangeKind.PURCHASE,
@@ -130,7 +122,8 @@ def receipts_missed_queue(*, now: datetime | None = None) -> int:
     for user_id, order_number, plan_name, amount, expire_after in purchases:
         if order_number in sent:
             continue
-        send_member_email.delay(
+        send(
+            SEND_MEMBER_EMAIL,
             kind=MemberEmailKind.RECEIPT.value,
             user_id=user_id,
             reference=order_number,

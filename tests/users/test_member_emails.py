@@ -141,7 +141,7 @@ class TestMembershipNotices:
             member_until(timedelta(days=1))
         with (
             django_assert_max_num_queries(3),
-            mock.patch.object(send_member_email, "delay") as delay,
+            mock.patch.object(send_member_email, "apply_async") as delay,
         ):
             assert notices.membership_notices_queue() == 30
         assert delay.call_count == 30
@@ -208,10 +208,10 @@ def test_a_broker_that_is_down_does_not_fail_the_payments_answer(
     notification is still answered 200 and the order stays paid."""
     from kombu.exceptions import OperationalError
 
-    def broker_down(**kwargs):
+    def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(send_member_email, "delay", broker_down)
+    monkeypatch.setattr(send_member_email, "apply_async", broker_down)
     order = VipOrderFactory()
     with django_capture_on_commit_callbacks(execute=True):
         response = post_callback(APIClient(), {"orderId": order.order_number, "status": "SUCCESS"})
