@@ -17,8 +17,9 @@ THROTTLE = 2
 STATUS_BUDGET = 3
 # session + user
 CURRENT_USER_BUDGET = 2
-# session + user; the throttle; plan; insert (no transaction, no lookup of the requester)
-GENERATE_QRCODE_BUDGET = 4 + THROTTLE
+# session + user; the throttle; plan; the provider call's record; insert (no transaction, no
+# lookup of the requester)
+GENERATE_QRCODE_BUDGET = 5 + THROTTLE
 # 8 statements: the notification stored, then (in the payment's transaction) its outcome;
 # order FOR UPDATE, order update; user FOR UPDATE, ledger check, user update, ledger insert
 # (the days come with the order, not from its plan). Plus 2 savepoints opened and released:
