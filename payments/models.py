@@ -227,8 +227,6 @@ class SandboxPayment(models.Model):
     it would ask a real provider, when a notification never arrived.
     """
 
-    Result = GatewayResult
-
     order_number = models.CharField("订单号", max_length=50, unique=True)
     result = models.CharField("结果", max_length=10, choices=GatewayResult.choices)
     amount = models.DecimalField("金额", max_digits=10, decimal_places=2)

@@ -1,4 +1,4 @@
-"""The user service's domain errors, with the old service's business codes (CONTRACT.md)."""
+"""The user service's domain errors, with the old user service's business codes."""
 
 from vipplatform.exceptions import Conflict, DomainError, ErrorKind, NotFound
 

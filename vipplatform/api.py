@@ -1,7 +1,7 @@
 """The API's shared pieces: authentication, the contract's error bodies, the users envelope and
 the page format.
 
-Two response styles live side by side (see CONTRACT.md):
+Two response styles live side by side (the old services' contract):
 - `/api/payment/...` answers bare objects, and errors as {"error", "status", "timestamp"};
 - `/api/users/...` answers {"code", "message", "data"}, errors included.
 """
@@ -31,7 +31,7 @@ API_PREFIX = "/api/"
 ENVELOPE_PREFIX = "/api/users/"
 
 
-# The old user service's messages for the generic codes (CONTRACT.md's table). Domain errors
+# The old user service's messages for the generic codes. Domain errors
 # carry their own message and, where the old service declared one, their own business code.
 ENVELOPE_MESSAGES = {
     HTTPStatus.UNAUTHORIZED: "未登录",

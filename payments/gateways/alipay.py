@@ -1,8 +1,8 @@
 """Alipay 当面付 (precreate): the merchant shows a QR code of `qr_code`; the buyer scans it.
 
-Hand-written on `cryptography` and `httpx` (GATEWAYS.md, "Choosing libraries"): the
-third-party SDKs hard-code Alipay's gateway (no local fake) or depend on an archived RSA
-package. This adapter is the protocol and nothing else:
+Hand-written on `cryptography` and `httpx`, not on an Alipay SDK: the third-party SDKs
+hard-code Alipay's gateway (no local fake) or depend on an archived RSA package. This adapter
+is the protocol and nothing else:
 
 - calls are form posts to the one gateway URL, signed RSA2 (RSA-SHA256, PKCS#1 v1.5) with the
   app's key over the parameters with a value, sorted, joined `k=v&...`;
@@ -17,8 +17,6 @@ import base64
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from datetime import timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from urllib.parse import parse_qsl
@@ -32,6 +30,7 @@ from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInval
 from ..models import GatewayResult, PaymentMethod, VipOrder
 from . import keys
 from .base import (
+    CHINA_TIME,
     Notification,
     PaymentAlreadyMade,
     PaymentReport,
@@ -44,7 +43,6 @@ from .base import (
 
 logger = logging.getLogger(__name__)
 
-SHANGHAI = dt_timezone(timedelta(hours=8))
 PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
 
 
@@ -159,7 +157,7 @@ class AlipayProvider(Provider):
             "format": "JSON",
             "charset": "utf-8",
             "sign_type": "RSA2",
-            "timestamp": timezone.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+            "timestamp": timezone.now().astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S"),
             "version": "1.0",
             "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
         }

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import httpcore
@@ -130,6 +132,10 @@ class DeadlineTransport(httpx.HTTPTransport):
         self._pool._network_backend = _DeadlineBackend(self._pool._network_backend)
 
 
+# The providers' own clock: WeChat Pay's and Alipay's times are China Standard Time.
+CHINA_TIME = dt_timezone(timedelta(hours=8))
+
+
 def notify_url(name: str) -> str:
     """Where a provider with its own route sends its notifications."""
     from django.conf import settings
@@ -246,7 +252,8 @@ class Provider:
         return ""
 
     def acknowledge(self, order: VipOrder | None) -> HttpResponse:
-        """The answer that tells the provider the notification was taken."""
+        """The answer that tells the provider the notification was taken (a provider with a
+        route of its own; the contract's callback view writes its own)."""
         raise NotImplementedError
 
     def refuse(self, status: int, message: str) -> HttpResponse:

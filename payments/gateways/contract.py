@@ -1,5 +1,6 @@
 """The contract's own notification: the HMAC-signed `{orderId, status, amount, transactionId}`
-that `POST /api/payment/callback` takes (CONTRACT.md), from whatever gateway speaks it.
+that `POST /api/payment/callback` takes (the old payment service's contract), from whatever
+gateway speaks it; that view writes the answer.
 
 Signed as lowercase hex HMAC-SHA256(secret, "<timestamp>.<raw body>") in X-Pay-Signature, with
 X-Pay-Timestamp in unix seconds, at most PAYMENT_CALLBACK_MAX_SKEW_SECONDS away. Without a
@@ -13,7 +14,6 @@ import json
 import time
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import ParseError
 
 from ..exceptions import InvalidSignature
@@ -101,9 +101,6 @@ class ContractProvider(Provider):
         except (ValueError, AttributeError, RecursionError):
             return ""
         return order_number[:64] if isinstance(order_number, str) else ""
-
-    def acknowledge(self, order: VipOrder | None) -> HttpResponse:
-        return JsonResponse({"orderId": order.order_number, "status": order.status})
 
     def query_payment(self, order: VipOrder) -> PaymentReport | None:
         return None  # the contract has no query: its gateway's notifications are all we hear

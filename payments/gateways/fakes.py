@@ -1,6 +1,6 @@
 """Local fakes of WeChat Pay (API v3) and Alipay, speaking their protocols with keys made here.
 
-Neither provider has a test server for these APIs (GATEWAYS.md), so the tests, and anyone
+Neither provider has a test server for these APIs, so the tests, and anyone
 trying a purchase on their own machine, use these. They are the providers' side, written
 apart from the adapters: they check the merchant's request signatures, answer signed, keep
 the trades they opened, and when "paid" send the provider's real notification (signed and,
@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,9 +34,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .base import CHINA_TIME
 from .keys import private_key, public_key, rsa_sign, rsa_verify
 
-SHANGHAI = timezone(timedelta(hours=8))
 MCHID = "1900000109"
 APPID = "wx8888888888888888"
 CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
@@ -148,7 +148,7 @@ class FakeWeChatPay:
             "trade_type": "NATIVE",
             "trade_state": "SUCCESS",
             "trade_state_desc": "支付成功",
-            "success_time": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+            "success_time": datetime.now(CHINA_TIME).isoformat(timespec="seconds"),
             "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
             "amount": {
                 "total": int(trade.amount * 100) if total is None else total,
@@ -165,7 +165,7 @@ class FakeWeChatPay:
             ciphertext = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
         event = {
             "id": secrets.token_hex(18),
-            "create_time": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+            "create_time": datetime.now(CHINA_TIME).isoformat(timespec="seconds"),
             "resource_type": "encrypt-resource",
             "event_type": "TRANSACTION.SUCCESS",
             "summary": "支付成功",
@@ -320,7 +320,7 @@ class FakeAlipay:
     ) -> tuple[bytes, dict[str, str]]:
         """A notification as Alipay sends it: in the charset the merchant's requests use
         (`charset`, "utf-8" or "gbk"), signed over that charset's bytes, form-encoded in it."""
-        now = datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        now = datetime.now(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")
         amount = total_amount or f"{trade.amount:.2f}"
         params = {
             "notify_time": now,

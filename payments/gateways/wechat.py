@@ -1,8 +1,8 @@
 """WeChat Pay, API v3, Native payment: the buyer scans a QR code of `code_url`.
 
-Hand-written on `cryptography` and `httpx` (GATEWAYS.md, "Choosing libraries"): the
-third-party SDKs hard-code WeChat Pay's host (no local fake), lack the timestamp check, or fetch
-certificates at start-up. This adapter is the protocol and nothing else:
+Hand-written on `cryptography` and `httpx`, not on a WeChat Pay SDK: the third-party SDKs
+hard-code WeChat Pay's host (no local fake), lack the timestamp check, or fetch certificates at
+start-up. This adapter is the protocol and nothing else:
 
 - requests are signed `WECHATPAY2-SHA256-RSA2048` with the merchant's key, over
   "<METHOD>\\n<path?query>\\n<timestamp>\\n<nonce>\\n<body>\\n";
@@ -20,8 +20,6 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
-from datetime import timezone as dt_timezone
 from decimal import Decimal
 from functools import cache, cached_property
 
@@ -36,6 +34,7 @@ from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInval
 from ..models import GatewayResult, PaymentMethod, VipOrder
 from . import keys
 from .base import (
+    CHINA_TIME,
     Notification,
     PaymentAlreadyMade,
     PaymentReport,
@@ -49,7 +48,6 @@ from .base import (
 logger = logging.getLogger(__name__)
 
 MAX_SKEW_SECONDS = 300
-SHANGHAI = dt_timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,9 @@ class WeChatPayProvider(Provider):
                 "mchid": self.config.mchid,
                 "description": order.plan_name,
                 "out_trade_no": order.order_number,
-                "time_expire": order.expire_time.astimezone(SHANGHAI).isoformat(timespec="seconds"),
+                "time_expire": order.expire_time.astimezone(CHINA_TIME).isoformat(
+                    timespec="seconds"
+                ),
                 "notify_url": self.config.notify_url,
                 "amount": {"total": fen(order.amount), "currency": "CNY"},
             },
