@@ -114,7 +114,7 @@ class GrantFailedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "failed":
-            return queryset.filter(grant_failed_at__isnull=False)
+            return queryset.grant_failing()
         return queryset
 
 
@@ -302,7 +302,7 @@ class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
 
     @admin.action(description="重试开通VIP（开通失败的已支付订单）", permissions=["change"])
     def retry_grant(self, request, queryset):
-        failed = queryset.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID)
+        failed = queryset.grant_failing()
         results = [
             services.order_retry_grant(order_id=pk) for pk in failed.values_list("pk", flat=True)
         ]

@@ -61,6 +61,13 @@ def effective_status(status: int, expire_time, *, now=None) -> int:
     return status
 
 
+class VipPlanQuerySet(models.QuerySet):
+    def for_sale(self):
+        """The plans buyers may buy: on sale, and sound (the admin validates them, but a row
+        written some other way must not be sold)."""
+        return self.filter(is_active=True, days__gte=1, price__gt=0)
+
+
 class VipPlan(models.Model):
     """A membership plan; its id is the `vipType` / `planId` code of the API. Orders copy its
     name, days and price when they are made: editing a plan changes no existing order."""
@@ -76,6 +83,8 @@ class VipPlan(models.Model):
         help_text="元，最多两位小数；修改价格不影响已创建的订单",
     )
     is_active = models.BooleanField("在售", default=True)
+
+    objects = VipPlanQuerySet.as_manager()
 
     class Meta:
         db_table = "vip_plan"
@@ -115,6 +124,10 @@ def _pending_past_deadline(now) -> Q:
 
 
 class VipOrderQuerySet(models.QuerySet):
+    def grant_failing(self):
+        """Paid orders whose VIP grant failed and is not yet done."""
+        return self.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID)
+
     def with_status(self, code: int, *, now=None):
         """Orders with status `code` as users see it (`status_seen_as`)."""
         return self.filter(status_seen_as(code, now=now or timezone.now()))

@@ -119,11 +119,7 @@ def order_statistics() -> dict:
 def plans_for_sale() -> list[VipPlan]:
     """Active plans, each with `saving`: what it saves against buying its days monthly
     (at the shortest plan's price per day)."""
-    # Only plans that make sense: the admin validates them, but a row written some other way
-    # must not take the page down.
-    plans = list(
-        VipPlan.objects.filter(is_active=True, days__gte=1, price__gt=0).order_by("days", "id")
-    )
+    plans = list(VipPlan.objects.for_sale().order_by("days", "id"))
     if plans:
         base = plans[0]
         for plan in plans:
@@ -210,7 +206,7 @@ def conversion_by_method(*, since: date) -> list[dict]:
 
 def grant_failures_recent(*, limit: int = 10) -> list[VipOrder]:
     return list(
-        VipOrder.objects.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID)
+        VipOrder.objects.grant_failing()
         .order_by("-grant_failed_at")
         .only("order_number", "user_id", "grant_failed_at", "grant_error")[:limit]
     )

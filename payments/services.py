@@ -63,7 +63,7 @@ def order_create(
     """
     if getattr(user, "vip_without_end", False):
         raise MemberWithoutEnd()
-    plan = VipPlan.objects.filter(pk=plan_id, is_active=True).first()
+    plan = VipPlan.objects.for_sale().filter(pk=plan_id).first()
     if plan is None:
         raise PlanUnavailable()
     if amount != plan.price:
@@ -322,7 +322,7 @@ def order_retry_grant(*, order_id: int) -> bool:
 def order_retry_failed_grants(*, limit: int = 500) -> tuple[int, int]:
     """Retry the oldest recorded grant failures; answers (now granted, still failing)."""
     failed = list(
-        VipOrder.objects.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID)
+        VipOrder.objects.grant_failing()
         .order_by("grant_failed_at")
         .values_list("pk", flat=True)[:limit]
     )

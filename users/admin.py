@@ -90,7 +90,7 @@ class AdminUserCreationForm(UserCreationForm):
 
 def _plan_choices():
     # Plans belong to the payments app; read them without importing its code.
-    plans = apps.get_model("payments", "VipPlan").objects.filter(is_active=True, days__gte=1)
+    plans = apps.get_model("payments", "VipPlan").objects.for_sale()
     return [("", "——")] + [(plan.days, f"{plan.name}（{plan.days}天）") for plan in plans]
 
 

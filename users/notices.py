@@ -38,6 +38,16 @@ def expiry_reference(expire_time: datetime) -> str:
     return expire_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _receipt_context(order_number: str, plan_name: str, amount, expire_time) -> dict:
+    """What a receipt says, as a task's JSON arguments (an expiry of None: no end)."""
+    return {
+        "order_number": order_number,
+        "plan_name": plan_name,
+        "amount": str(amount),
+        "expire_time": expire_time.isoformat() if expire_time else None,
+    }
+
+
 def receipt_send_after_commit(
     *, user_id: int, order_number: str, plan_name: str, amount, expire_time: datetime | None
 ) -> None:
@@ -48,12 +58,7 @@ def receipt_send_after_commit(
         kind=MemberEmailKind.RECEIPT.value,
         user_id=user_id,
         reference=order_number,
-        context={
-            "order_number": order_number,
-            "plan_name": plan_name,
-            "amount": str(amount),
-            "expire_time": expire_time.isoformat() if expire_time else None,  # no end
-        },
+        context=_receipt_context(order_number, plan_name, amount, expire_time),
     )
 
 
@@ -127,12 +132,7 @@ def receipts_missed_queue(*, now: datetime | None = None) -> int:
             kind=MemberEmailKind.RECEIPT.value,
             user_id=user_id,
             reference=order_number,
-            context={
-                "order_number": order_number,
-                "plan_name": plan_name,
-                "amount": str(amount),
-                "expire_time": expire_after.isoformat() if expire_after else None,
-            },
+            context=_receipt_context(order_number, plan_name, amount, expire_after),
         )
         queued += 1
     if queued:

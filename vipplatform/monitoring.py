@@ -51,7 +51,7 @@ class DatabaseCollector:
     def _from_database(self):
         from django_celery_beat.models import PeriodicTask
 
-        from payments.models import OrderStatus, VipOrder
+        from payments.models import VipOrder
         from users.notices import receipts_late_count
         from users.selectors import active_member_count
 
@@ -65,7 +65,7 @@ class DatabaseCollector:
         )
         failing.add_metric(
             [],
-            VipOrder.objects.filter(grant_failed_at__isnull=False, status=OrderStatus.PAID).count(),
+            VipOrder.objects.grant_failing().count(),
         )
         late = GaugeMetricFamily(
             "vip_receipts_late",

@@ -136,6 +136,16 @@ class DeadlineTransport(httpx.HTTPTransport):
 CHINA_TIME = dt_timezone(timedelta(hours=8))
 
 
+def timestamp_problem(timestamp: str, *, max_skew: float, now: float | None = None) -> str:
+    """What is wrong with a notification's unix timestamp (digits, as sent): "invalid",
+    "stale" when it is `max_skew` seconds or more from now either way, or "" (the one window
+    every provider's signature check keeps)."""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return "invalid"
+    stale = abs((time.time() if now is None else now) - int(timestamp)) >= max_skew
+    return "stale" if stale else ""
+
+
 def notify_url(name: str) -> str:
     """Where a provider with its own route sends its notifications."""
     from django.conf import settings

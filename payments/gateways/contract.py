@@ -19,7 +19,7 @@ from rest_framework.exceptions import ParseError
 from ..exceptions import InvalidSignature
 from ..links import checkout_url
 from ..models import PaymentMethod, VipOrder
-from .base import Notification, PaymentReport, Provider
+from .base import Notification, PaymentReport, Provider, timestamp_problem
 
 SIGNATURE_HEADER = "X-Pay-Signature"
 TIMESTAMP_HEADER = "X-Pay-Timestamp"
@@ -73,11 +73,13 @@ class ContractProvider(Provider):
         signature = headers.get(SIGNATURE_HEADER, "")
         if not timestamp or not signature:
             raise InvalidSignature("缺少回调签名")
-        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-            raise InvalidSignature("回调时间戳无效")
-        now = time.time() if now is None else now
-        if abs(now - int(timestamp)) > settings.PAYMENT_CALLBACK_MAX_SKEW_SECONDS:
-            raise InvalidSignature("回调时间戳已过期")
+        problem = timestamp_problem(
+            timestamp, max_skew=settings.PAYMENT_CALLBACK_MAX_SKEW_SECONDS, now=now
+        )
+        if problem:
+            raise InvalidSignature(
+                {"invalid": "回调时间戳无效", "stale": "回调时间戳已过期"}[problem]
+            )
         expected = sign(secret=secret, timestamp=timestamp, body=body)
         if not hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "replace")):
             raise InvalidSignature()

@@ -43,6 +43,7 @@ from .base import (
     deadline,
     http_client,
     notify_url,
+    timestamp_problem,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,13 @@ class WeChatPayConfig:
 
 
 def fen(amount: Decimal) -> int:
+    """Yuan to WeChat Pay's fen."""
     return int((amount * 100).to_integral_value())
+
+
+def yuan(fen: int | str) -> Decimal:
+    """WeChat Pay's fen to yuan."""
+    return Decimal(fen) / 100
 
 
 SETTINGS = ["WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_APIV3_KEY", "WECHATPAY_CERT_SERIAL",
@@ -155,7 +162,7 @@ class WeChatPayProvider(Provider):
         if answer is None:
             return None
         state = answer.get("trade_state")
-        amount = Decimal(_total(answer) or 0) / 100
+        amount = yuan(_total(answer) or 0)
         if state == "SUCCESS":
             return PaymentReport(GatewayResult.SUCCESS, amount, answer.get("transaction_id", ""))
         if state in ("CLOSED", "REVOKED", "PAYERROR"):
@@ -248,11 +255,9 @@ class WeChatPayProvider(Provider):
             raise InvalidSignature("缺少微信支付签名")
         if serial != self.config.public_key_id:
             raise InvalidSignature("微信支付公钥ID不符")
-        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-            raise InvalidSignature("时间戳无效")
-        now = time.time() if now is None else now
-        if abs(now - int(timestamp)) >= MAX_SKEW_SECONDS:
-            raise InvalidSignature("时间戳已过期")
+        problem = timestamp_problem(timestamp, max_skew=MAX_SKEW_SECONDS, now=now)
+        if problem:
+            raise InvalidSignature({"invalid": "时间戳无效", "stale": "时间戳已过期"}[problem])
         try:
             raw_signature = base64.b64decode(signature, validate=True)
         except ValueError:
@@ -308,7 +313,7 @@ class WeChatPayProvider(Provider):
         return Notification(
             order_number=order_number[:64],
             result=GatewayResult.SUCCESS if paid else None,
-            amount=Decimal(total) / 100,
+            amount=yuan(total),
             transaction_id=str(transaction.get("transaction_id", ""))[:64],
             event_id=str(event.get("id", ""))[:64],
         )
