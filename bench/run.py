@@ -106,7 +106,7 @@ def configure_fake_providers(env: dict) -> None:
     with the fakes' keys, as the real ones would be. After `setup_django`."""
     from django.conf import settings
 
-    from payments.gateways.fakes import FakeAlipay, FakeWeChatPay, make_keys
+    from devtools.fakes import FakeAlipay, FakeWeChatPay, make_keys
 
     make_keys(FAKE_KEYS)
     unused = "http://127.0.0.1:9"  # nothing is created at the providers here
@@ -165,8 +165,8 @@ def write_items(name: str, lines) -> str:
 
 def notification(path: str, order_number: str, amount) -> tuple[bytes, dict]:
     """What the provider of `path` sends when `order_number` is paid: body and headers."""
+    from devtools.fakes import FakeAlipay, FakeWeChatPay, Trade
     from payments.gateways.contract import signed_headers
-    from payments.gateways.fakes import FakeAlipay, FakeWeChatPay, Trade
 
     if path == "callback":
         body = json.dumps({"orderId": order_number, "status": "SUCCESS"}, separators=(",", ":"))

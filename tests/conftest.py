@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from payments.gateways.fakes import FakeGateways
+from devtools.fakes import FakeGateways
 
 from .factories import StaffFactory, UserFactory, VipPlanFactory
 from .servers import OwnRedis
@@ -81,7 +81,7 @@ def staff_api(client_for, staff):
 
 @pytest.fixture(scope="session")
 def fakes(tmp_path_factory):
-    """Local WeChat Pay and Alipay (payments.gateways.fakes), with keys made for the run."""
+    """Local WeChat Pay and Alipay (devtools.fakes), with keys made for the run."""
     fakes = FakeGateways(tmp_path_factory.mktemp("fake-gateway-keys")).start()
     yield fakes
     fakes.stop()

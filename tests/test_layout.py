@@ -1,12 +1,13 @@
-"""The product's modules import each other without a circle, and the background runs one way:
-tasks import services, no service imports tasks (`vipplatform.background` sends them by name).
+"""The product's modules import each other without a circle, the background runs one way
+(tasks import services, no service imports tasks: `vipplatform.background` sends them by
+name), and the product never imports the devtools (the providers' fakes).
 Read from the source (every import, at the top of a module or inside a function)."""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("payments", "users", "vipplatform")
+PACKAGES = ("payments", "users", "vipplatform", "devtools")
 
 
 def modules() -> dict[str, Path]:
@@ -80,6 +81,15 @@ def test_no_import_circle():
 
 def test_the_circle_finder_finds_one():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_product_does_not_import_the_devtools():
+    importers = {
+        name
+        for name, targets in graph().items()
+        if not name.startswith("devtools") and any(t.startswith("devtools") for t in targets)
+    }
+    assert importers == set()
 
 
 def test_only_tasks_import_tasks():

@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "payments",
 ]
 
+# Local fakes of the payment providers (devtools/): for development and the tests only.
+if DEBUG or env.bool("FAKE_GATEWAYS", default=False):
+    INSTALLED_APPS.append("devtools")
+
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from payments.gateways.fakes import FakeGateways
+from devtools.fakes import FakeGateways
 
 
 class Command(BaseCommand):

@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .base import CHINA_TIME
-from .keys import private_key, public_key, rsa_sign, rsa_verify
+from payments.gateways.base import CHINA_TIME
+from payments.gateways.keys import private_key, public_key, rsa_sign, rsa_verify
 
 MCHID = "1900000109"
 APPID = "wx8888888888888888"
