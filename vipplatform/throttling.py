@@ -1,7 +1,7 @@
 """Limits on abuse (DRF throttles). The counts live in `caches["throttle"]`, which every
 process and host shares: the shared Redis cache when `CACHE_URL` is set, else the database
-(settings.py). The gateway callback is never throttled: a gateway's resends must not be
-dropped."""
+(vipplatform/settings/base.py). The gateway callback is never throttled: a gateway's resends
+must not be dropped."""
 
 import hashlib
 import unicodedata
