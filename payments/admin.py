@@ -13,7 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from vipplatform.admin import BigListAdmin, CappedCountPaginator, CsvExportAdmin, changelist_url
+from vipplatform.admin_lists import (
+    BigListAdmin,
+    CappedCountPaginator,
+    CsvExportAdmin,
+    changelist_url,
+)
 
 from . import services
 from .exceptions import OrderNotPending

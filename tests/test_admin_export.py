@@ -14,7 +14,7 @@ from django.utils import timezone
 from payments.models import NotificationOutcome, OrderStatus, PaymentNotification
 from tests.factories import StaffFactory, UserFactory, VipOrderFactory
 from users.models import VipChangeKind, VipLedgerEntry
-from vipplatform import admin as shared
+from vipplatform import admin_lists as shared
 
 pytestmark = pytest.mark.django_db
 

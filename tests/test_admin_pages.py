@@ -132,7 +132,7 @@ def test_deleting_a_user_with_orders_says_why_not_and_what_to_do(admin_client, p
 
 
 def test_a_count_that_stopped_at_the_cap_says_so(admin_client, plans, monkeypatch):
-    from vipplatform.admin import CappedCountPaginator
+    from vipplatform.admin_lists import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "CAP", 5)
     VipOrderFactory.create_batch(7, plan=plans[1])

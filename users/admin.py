@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from vipplatform.admin import BigListAdmin, CsvExportAdmin, changelist_url
+from vipplatform.admin_lists import BigListAdmin, CsvExportAdmin, changelist_url
 from vipplatform.exceptions import DomainError
 from vipplatform.times import to_minute
 
