@@ -43,7 +43,7 @@ def order_story(order: VipOrder) -> list[Step]:
     for note in PaymentNotification.objects.filter(order_number=order.order_number).order_by(
         "received_at", "id"
     ):
-        channel = display_name(note.provider)
+        channel = display_name(note.provider) if note.provider else ""
         steps.append(
             Step(
                 note.received_at,
