@@ -168,7 +168,7 @@ def main() -> None:
 
     os.environ.update(environment(cache=False, database="vipplatform_bench_admin"))
     os.environ["DJANGO_DEBUG"] = "true"  # static files without collectstatic; SQL counted
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vipplatform.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     subprocess.run([sys.executable, "bin/dbtool.py", "create"], cwd=ROOT, check=True)
     import django
     from django.core.management import call_command

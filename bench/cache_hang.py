@@ -77,7 +77,7 @@ def main() -> int:
         return 1
     log_path = Path(f"/tmp/{name}.log")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "vipplatform.wsgi", f"--bind=127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "config.wsgi", f"--bind=127.0.0.1:{port}",
          "--workers=4", "--timeout=60"],
         cwd=args.root, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip

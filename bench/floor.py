@@ -24,8 +24,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments import status_cache
 from payments.models import PaymentMethod, VipOrder
-from vipplatform import readcache
 
 
 class DrfFloor(APIView):
@@ -44,7 +44,7 @@ def redis_floor(request) -> JsonResponse:
 def status_floor(request, order_number: str) -> JsonResponse:
     if not request.user.is_authenticated:
         return JsonResponse({"error": "unauthorized"}, status=401)
-    order = readcache.order_status(order_number)
+    order = status_cache.order_status(order_number)
     if order is None or order.user_id != request.user.pk:
         return JsonResponse({"error": "not found"}, status=404)
     return JsonResponse(
@@ -86,7 +86,7 @@ urlpatterns = [
     path("floor/redis", redis_floor),
     path("floor/status/<str:order_number>", status_floor, name="floor-status"),
     path("floor/search", search_floor),
-    path("", include("vipplatform.urls")),
+    path("", include("config.urls")),
 ]
 handler404 = "vipplatform.views.page_not_found"
 handler500 = "vipplatform.views.server_error"

@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.update(environment(cache=False, database="vipplatform_bench_jobs"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vipplatform.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     subprocess.run([sys.executable, "bin/dbtool.py", "create"], cwd=ROOT, check=True)
     import django
     from django.core.management import call_command

@@ -121,7 +121,7 @@ def configure_fake_providers(env: dict) -> None:
 
 def setup_django(env: dict) -> None:
     os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vipplatform.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     subprocess.run([sys.executable, "bin/dbtool.py", "create"], cwd=ROOT, env=env, check=True)
     import django
@@ -205,7 +205,7 @@ def start_server(env: dict, *, workers: int, threads: int, worker_class: str):
             sys.executable,
             "-m",
             "gunicorn",
-            "vipplatform.wsgi",
+            "config.wsgi",
             f"--bind=127.0.0.1:{port}",
             f"--workers={workers}",
             f"--worker-class={worker_class}",
@@ -773,7 +773,7 @@ def main() -> None:
 
 
 def _jobs_main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vipplatform.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.core.management import call_command
 

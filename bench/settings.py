@@ -1,5 +1,5 @@
 """The platform's settings plus the benchmark's floor paths (bench/floor.py)."""
 
-from vipplatform.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.floor"

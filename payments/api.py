@@ -11,7 +11,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from vipplatform import readcache
 from vipplatform.api import (
     BrowsableInput,
     PaymentErrorSerializer,
@@ -30,7 +29,7 @@ from vipplatform.permissions import (
 )
 from vipplatform.throttling import OrderCreateThrottle, RefusedNotificationThrottle
 
-from . import links, notifications, selectors, services
+from . import links, notifications, selectors, services, status_cache
 from .exceptions import OrderNotFound
 from .gateways import callback_provider
 from .qrcode import qr_code_svg
@@ -177,7 +176,7 @@ class OrderStatusView(APIView):
         responses={200: OrderStatusOutput, **_errors(401, 403, 404)},
     )
     def get(self, request, order_number: str):
-        order = readcache.order_status(order_number)
+        order = status_cache.order_status(order_number)
         if order is None:
             raise OrderNotFound()
         self.check_object_permissions(request, order)

@@ -16,12 +16,12 @@ class PaymentsConfig(AppConfig):
         if settings.PAYMENT_SANDBOX and not settings.DEBUG:
             logger.warning("%s", sandbox_warning())
         elif not settings.PAYMENT_CALLBACK_SECRET and not settings.PAYMENT_SANDBOX:
-            from .gateways import available_methods
+            from .gateways import available_methods, settings_hints
 
             if not available_methods():
                 logger.warning(
-                    "No payment provider is configured (WECHATPAY_*, ALIPAY_*, or "
-                    "PAYMENT_CALLBACK_SECRET): no order can be made."
+                    "No payment provider is configured (%s): no order can be made.",
+                    settings_hints(),
                 )
 
 

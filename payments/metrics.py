@@ -2,7 +2,7 @@
 
 prometheus_client's metrics, which under gunicorn (PROMETHEUS_MULTIPROC_DIR set) each worker
 writes to its own file and `/metrics` adds up. The business's gauges (active members, failing
-grants, the jobs' last runs) are read from the database when scraped (`vipplatform.monitoring`).
+grants, the jobs' last runs) are read from the database when scraped (`config.monitoring`).
 """
 
 from prometheus_client import Counter, Histogram

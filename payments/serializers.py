@@ -60,7 +60,7 @@ class GenerateQrCodeOutput(FlatSerializer):
 
 
 class OrderStatusOutput(FlatSerializer):
-    """From a `VipOrder` or the cached `vipplatform.readcache.CachedOrderStatus`."""
+    """From a `VipOrder` or the cached `payments.status_cache.CachedOrderStatus`."""
 
     orderId = serializers.CharField(source="order_number", read_only=True)
     status = serializers.SerializerMethodField()

@@ -16,9 +16,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from vipplatform.background import later
-from vipplatform.readcache import order_changed
 
-from . import links, metrics, selectors, totals
+from . import links, metrics, selectors, status_cache, totals
 from .calls import provider_call
 from .exceptions import (
     AmountMismatch,
@@ -259,7 +258,7 @@ def order_mark_failed(
 def _status_changed(order: VipOrder) -> None:
     """After an order's status is saved: its cached status and its day's totals follow when
     the transaction commits."""
-    order_changed(order)
+    status_cache.order_changed(order)
     totals.order_day_changed(order.create_time)
 
 

@@ -1,17 +1,15 @@
 """An order's story, for its admin page: every step it went through, in time order (created,
-its QR code, each notification, paid, the VIP grant and its failures, the ledger, the emails),
-each linked to its own record."""
+its QR code, each notification, each call to its provider, paid, the VIP grant's failures, and
+what other apps keep of it: the ledger, the emails), each linked to its own record."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.urls import reverse
 
-from users import selectors as users
-from vipplatform.times import to_minute
-
 from .gateways import display_name
 from .models import PaymentMethod, PaymentNotification, ProviderCall, VipOrder
+from .signals import order_story_told
 
 
 @dataclass(frozen=True)
@@ -72,32 +70,8 @@ def order_story(order: VipOrder) -> list[Step]:
                 order.grant_failed_at, "VIP开通失败（自动重试中）", order.grant_error, problem=True
             )
         )
-    for entry in users.ledger_for_order(order_id=order.pk):
-        steps.append(
-            Step(
-                entry.created_at,
-                f"VIP变更：{entry.get_kind_display()}",
-                " · ".join(
-                    filter(
-                        None,
-                        [
-                            f"{to_minute(entry.expire_before)} → {to_minute(entry.expire_after)}",
-                            entry.reason,
-                            str(entry.actor or ""),
-                        ],
-                    )
-                ),
-                _admin("users_vipledgerentry", entry.pk),
-            )
-        )
-    for email in users.emails_about(user_id=order.user_id, reference=order.order_number):
-        steps.append(
-            Step(
-                email.sent_at,
-                f"邮件：{email.get_kind_display()}",
-                email.to,
-                _admin("users_memberemail", email.pk),
-            )
-        )
+    # What other apps keep of this order (the VIP ledger, the emails): they answer the signal.
+    for _receiver, more in order_story_told.send(sender=VipOrder, order=order):
+        steps.extend(more)
     # Steps without a time (some of the site's old orders) stay first, in the order above.
     return sorted(steps, key=lambda step: (step.at is not None, step.at or 0))

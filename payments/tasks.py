@@ -1,5 +1,5 @@
 """The payments app's background work (Celery tasks). Each calls services and is safe to run
-twice (the order row's lock and the ledger's unique order column decide); `vipplatform.jobs`
+twice (the order row's lock and the ledger's unique order column decide); `settings.PERIODIC_JOBS`
 schedules the periodic ones."""
 
 import logging

@@ -20,6 +20,7 @@ TOKEN_HEADER = "X-Bank-Token"
 class BankCardProvider(Provider):
     name = "bank"
     display_name = "银行卡网关"
+    settings_hint = "BANK_GATEWAY_TOKEN"
     methods = (PaymentMethod.BANK_CARD,)
     notify_route = True
     kept_headers = (TOKEN_HEADER,)

@@ -5,7 +5,7 @@ import os
 
 from celery.signals import task_prerun
 
-from vipplatform.celery import app
+from config.celery import app
 
 __all__ = ["app"]
 

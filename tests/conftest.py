@@ -114,7 +114,7 @@ def own_redis():
 @pytest.fixture
 def eager_retries(monkeypatch):
     """Let tasks retry in eager mode (at once, one try after another) to see every try;
-    the platform itself does not (`vipplatform.celery.Task`)."""
-    from vipplatform.celery import Task
+    the platform itself does not (`config.celery.Task`)."""
+    from config.celery import Task
 
     monkeypatch.setattr(Task, "eager_retries", True)

@@ -1,4 +1,4 @@
-"""A replay of the old front end's HTTP rules (CONTRACT.md, "How the old front end reacts"), to
+"""A replay of the old front end's HTTP rules (the contract's "How the old front end reacts"), to
 test the platform the way that client drives it and to count what it sends.
 
 Its axios instance:

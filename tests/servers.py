@@ -71,7 +71,7 @@ class Gunicorn:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "vipplatform.wsgi",
+                "config.wsgi",
                 *self.options(workers),
                 *options,
             ],

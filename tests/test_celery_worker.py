@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from config import celery_app
 from payments.models import OrderStatus
 from payments.tasks import retry_vip_grant
 from users.models import MemberEmail, VipLedgerEntry
-from vipplatform import celery_app
 
 from .factories import VipOrderFactory
 from .helpers import requires_mariadb

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from vipplatform.wsgi import application
+from config.wsgi import application
 
 from .factories import UserFactory, VipPlanFactory
 

@@ -1,13 +1,15 @@
-"""The product's modules import each other without a circle, the background runs one way
-(tasks import services, no service imports tasks: `vipplatform.background` sends them by
-name), and the product never imports the devtools (the providers' fakes).
+"""The product's modules import each other without a circle, and the arrows run one way:
+`config` (the composition root) → the apps → `vipplatform` (the kernel); `payments` never
+imports `users` (a payment is announced by a signal); the background runs one way (tasks import
+services, no service imports tasks: `vipplatform.background` sends them by name), and the
+product never imports the devtools (the providers' fakes).
 Read from the source (every import, at the top of a module or inside a function)."""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("payments", "users", "vipplatform", "devtools")
+PACKAGES = ("config", "payments", "users", "vipplatform", "devtools")
 
 
 def modules() -> dict[str, Path]:
@@ -101,3 +103,34 @@ def test_only_tasks_import_tasks():
         if target.endswith(".tasks") and not name.endswith(".tasks")
     }
     assert importers == set()
+
+
+def importers_of(prefixes: tuple[str, ...], *, among: tuple[str, ...], edges=None) -> set[str]:
+    """The imports from a module of the packages `among` to a module of `prefixes`."""
+    return {
+        f"{name} → {target}"
+        for name, targets in (edges if edges is not None else graph()).items()
+        if name.split(".")[0] in among
+        for target in targets
+        if target.split(".")[0] in prefixes
+    }
+
+
+def test_the_kernel_imports_no_app_and_not_the_composition_root():
+    outside = ("payments", "users", "devtools", "config")
+    assert importers_of(outside, among=("vipplatform",)) == set()
+
+
+def test_the_apps_do_not_import_the_composition_root():
+    assert importers_of(("config",), among=("payments", "users")) == set()
+
+
+def test_payments_does_not_import_users():
+    assert importers_of(("users",), among=("payments",)) == set()
+
+
+def test_the_layer_rule_finds_an_arrow_running_back_up():
+    edges = {"vipplatform.api": {"payments.models"}, "payments.models": {"vipplatform.db"}}
+    assert importers_of(("payments",), among=("vipplatform",), edges=edges) == {
+        "vipplatform.api → payments.models"
+    }

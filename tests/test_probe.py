@@ -225,7 +225,7 @@ def test_with_nothing_set_the_settings_fail_closed(tmp_path):
     assert printed.stdout.strip().splitlines()[-1] == "False False"
     # No server starts without a real key (commands that sign nothing, like migrate, run).
     served = subprocess.run(
-        [sys.executable, "-c", "import vipplatform.wsgi"],
+        [sys.executable, "-c", "import config.wsgi"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -238,7 +238,7 @@ def test_with_nothing_set_the_settings_fail_closed(tmp_path):
     env["DJANGO_SECRET_KEY"] = "a-real-secret-" + "x" * 40
     assert (
         subprocess.run(
-            [sys.executable, "-c", "import vipplatform.wsgi"], cwd=ROOT, env=env, check=False
+            [sys.executable, "-c", "import config.wsgi"], cwd=ROOT, env=env, check=False
         ).returncode
         == 0
     )

@@ -71,7 +71,7 @@ def test_the_sandbox_warning_says_callbacks_are_verified_when_they_are(tmp_path)
 @pytest.mark.parametrize("key", ["", "django-insecure-local-development-only"])
 def test_debug_off_without_a_real_secret_key_refuses_to_serve(tmp_path, key):
     result = subprocess.run(
-        [sys.executable, "-c", "import vipplatform.wsgi"],
+        [sys.executable, "-c", "import config.wsgi"],
         cwd=ROOT,
         env=production_env(tmp_path, DJANGO_SECRET_KEY=key),
         capture_output=True,

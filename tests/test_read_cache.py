@@ -17,13 +17,13 @@ from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from payments import status_cache
+from payments.status_cache import load
 from users.models import User
 from users.services import vip_expire_due
-from vipplatform import readcache
 from vipplatform.readcache import backend
 from vipplatform.readcache.keys import order_key, user_key
 from vipplatform.readcache.middleware import ReadAheadMiddleware
-from vipplatform.readcache.orders import load
 
 from .factories import UserFactory, VipOrderFactory
 from .helpers import post_callback
@@ -65,7 +65,7 @@ def test_the_cache_shares_one_redis_client(redis_cache):
 def test_a_redis_cache_url_selects_the_shared_client_backend():
     code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
     redis_url = "redis://127.0.0.1:6379/0"  # only read by the settings: nothing connects
-    env = {**os.environ, "CACHE_URL": redis_url, "DJANGO_SETTINGS_MODULE": "vipplatform.settings"}
+    env = {**os.environ, "CACHE_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings"}
     out = subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); " + code],
         env=env,
@@ -139,7 +139,7 @@ def test_a_reader_cannot_put_an_old_status_back(redis_cache, plans):
     order.save()
     cache.set(order_key(order.order_number), load(order.order_number))  # ...the writer's refresh
     cache.add(order_key(order.order_number), stale)  # ...then the reader's late fill: ignored
-    assert readcache.order_status(order.order_number).status == 1
+    assert status_cache.order_status(order.order_number).status == 1
 
 
 def test_a_disabled_user_is_logged_out_at_once(member, user, django_capture_on_commit_callbacks):

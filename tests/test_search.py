@@ -1,4 +1,4 @@
-"""The one search box (`vipplatform.search`): the admin's /admin/search/ and GET /api/search."""
+"""The one search box (`config.search`): the admin's /admin/search/ and GET /api/search."""
 
 from http import HTTPStatus
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from rest_framework.test import APIClient
 
+from config import celery_app
 from payments import services, tasks
 from payments.exceptions import GatewayUnavailable
 from payments.gateways import PaymentReport
@@ -18,8 +19,7 @@ from payments.gateways.sandbox import SandboxProvider
 from payments.models import GatewayResult, OrderStatus, VipOrder
 from users.models import VipLedgerEntry
 from users.tasks import expire_vips
-from vipplatform import celery_app
-from vipplatform.jobs import JOBS, install_schedules
+from vipplatform.jobs import install_schedules, jobs
 
 from .factories import UserFactory, VipOrderFactory
 from .helpers import post_callback
@@ -48,7 +48,7 @@ class TestBeatSchedule:
             for task in PeriodicTask.objects.select_related("interval")
         }
         assert installed == {
-            name: (job.task, job.every_seconds, True) for name, job in JOBS.items()
+            name: (job.task, job.every_seconds, True) for name, job in jobs().items()
         }
         # in the unit the admin shows best: 每天, not 每86400秒
         daily = PeriodicTask.objects.get(task="payments.tasks.prune_notifications").interval
@@ -65,12 +65,12 @@ class TestBeatSchedule:
         install_schedules()
         task.refresh_from_db()
         assert (task.interval.every, task.interval.period) == (1, IntervalSchedule.HOURS)
-        assert task.description == JOBS["重试失败的VIP开通"].description
+        assert task.description == jobs()["重试失败的VIP开通"].description
         assert not PeriodicTask.objects.filter(name="celery.backend_cleanup").exists()
 
     def test_each_job_names_a_registered_task(self):
         celery_app.loader.import_default_modules()  # what a worker does at start
-        assert {job.task for job in JOBS.values()} <= set(celery_app.tasks)
+        assert {job.task for job in jobs().values()} <= set(celery_app.tasks)
 
     def test_the_memberships_expire_every_minute(self):
         # The site's other services read only `is_vip` (docs/takeover.md).
@@ -202,7 +202,7 @@ class TestGrantRetries:
         self, plans, monkeypatch, django_capture_on_commit_callbacks, caplog
     ):
         with (
-            caplog.at_level(logging.INFO, logger="vipplatform.celery"),
+            caplog.at_level(logging.INFO, logger="config.celery"),
             django_capture_on_commit_callbacks(execute=True),
         ):
             order, attempts = paid_with_failed_grant(monkeypatch, failures=1)

@@ -6,10 +6,11 @@ class UsersConfig(AppConfig):
     verbose_name = "用户"
 
     def ready(self) -> None:
-        from payments.signals import payment_succeeded
+        from payments.signals import order_story_told, payment_succeeded
 
-        from . import receivers
+        from . import receivers, story
 
         payment_succeeded.connect(
             receivers.grant_vip_for_paid_order, dispatch_uid="users.grant_vip_for_paid_order"
         )
+        order_story_told.connect(story.order_chapter, dispatch_uid="users.order_chapter")

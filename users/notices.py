@@ -20,7 +20,15 @@ from django.utils.dateparse import parse_datetime
 
 from vipplatform.background import later, send
 
-from .models import MemberEmail, MemberEmailKind, User, UserStatus, VipChangeKind, VipLedgerEntry
+from .models import (
+    MemberEmail,
+    MemberEmailKind,
+    User,
+    UserStatus,
+    VipChangeKind,
+    VipLedgerEntry,
+    vip_active_q,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +83,7 @@ def membership_notices_queue(*, now: datetime | None = None) -> int:
     due = [
         (MemberEmailKind.REMINDER.value, user_id, expire_time)
         for user_id, expire_time in members.filter(
-            is_vip=True, vip_expire_time__gt=now, vip_expire_time__lte=remind_before
+            vip_active_q(now=now), vip_expire_time__lte=remind_before
         ).values_list("pk", "vip_expire_time")
     ] + [
         (MemberEmailKind.EXPIRED.value, user_id, expire_time)

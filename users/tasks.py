@@ -1,5 +1,5 @@
 """The users app's background work (Celery tasks). Each calls one service and is safe to run
-twice; `vipplatform.jobs` schedules the periodic ones."""
+twice; `settings.PERIODIC_JOBS` schedules the periodic ones."""
 
 from smtplib import SMTPException
 

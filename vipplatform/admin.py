@@ -1,6 +1,6 @@
 """This app's admin: the beat schedule (django-celery-beat's periodic tasks), in Chinese: its admin
 names several fields and sections in English strings no catalog translates, and lists tasks
-by their code paths. Here each job is listed by its name (what it does, `vipplatform.jobs.JOBS`)
+by their code paths. Here each job is listed by its name (what it does, `settings.PERIODIC_JOBS`)
 and how often, in words; the form names each task."""
 
 from celery import current_app
@@ -9,9 +9,9 @@ from django.contrib import admin
 from django_celery_beat.admin import PeriodicTaskAdmin, PeriodicTaskForm
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from .jobs import JOBS
+from .jobs import jobs
 
-JOB_NAMES = {job.task: name for name, job in JOBS.items()}
+JOB_NAMES = {job.task: name for name, job in jobs().items()}
 # The tasks the periodic jobs hand work to, for the form's list of tasks.
 TASK_NAMES = {
     **JOB_NAMES,

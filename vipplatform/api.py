@@ -120,6 +120,13 @@ def camel_case(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def database_unavailable(path: str, exc: Exception) -> tuple[int, str, dict[str, str]]:
+    """A database that does not answer: 503, try again in a few seconds. The one answer of the
+    API's exception handler (DRF views) and `DatabaseUnavailableMiddleware` (the rest)."""
+    logger.error("database unavailable on %s: %s", path, exc)
+    return HTTPStatus.SERVICE_UNAVAILABLE, "服务暂时不可用，请稍后重试", {"Retry-After": "5"}
+
+
 def exception_handler(exc, context) -> Response | None:
     request = context["request"]
     headers = {}
@@ -132,9 +139,7 @@ def exception_handler(exc, context) -> Response | None:
         if exc.field:
             fields = {camel_case(exc.field): exc.message}
     elif isinstance(exc, OperationalError | InterfaceError):
-        logger.error("database unavailable on %s: %s", request.path, exc)
-        status, message = HTTPStatus.SERVICE_UNAVAILABLE, "服务暂时不可用，请稍后重试"
-        headers["Retry-After"] = "5"
+        status, message, headers = database_unavailable(request.path, exc)
     else:
         response = drf_exception_handler(exc, context)
         if response is None:

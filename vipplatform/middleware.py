@@ -1,15 +1,10 @@
-import logging
-from http import HTTPStatus
-
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 from django_prometheus import middleware as prometheus
 
-from .api import is_api_path
+from .api import database_unavailable, is_api_path
 from .views import json_error
-
-logger = logging.getLogger(__name__)
 
 
 class DatabaseUnavailableMiddleware:
@@ -26,16 +21,14 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.error("database unavailable on %s: %s", request.path, exception)
-        message = "服务暂时不可用，请稍后重试"
-        status = HTTPStatus.SERVICE_UNAVAILABLE
+        status, message, headers = database_unavailable(request.path, exception)
         if is_api_path(request.path):
             response = json_error(request, status, message)
         else:
             response = HttpResponse(
                 message, status=status, content_type="text/plain; charset=utf-8"
             )
-        response["Retry-After"] = "5"
+        response.headers.update(headers)
         return response
 
 

@@ -1,4 +1,4 @@
-"""The project's own background work (Celery tasks); `vipplatform.jobs` schedules them."""
+"""The project's own background work (Celery tasks); `settings.PERIODIC_JOBS` schedules them."""
 
 from celery import shared_task
 

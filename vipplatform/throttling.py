@@ -1,6 +1,6 @@
 """Limits on abuse (DRF throttles). The counts live in `caches["throttle"]`, which every
 process and host shares: the shared Redis cache when `CACHE_URL` is set, else the database
-(vipplatform/settings/base.py). The gateway callback is never throttled: a gateway's resends
+(config/settings/base.py). The gateway callback is never throttled: a gateway's resends
 must not be dropped."""
 
 import hashlib

@@ -1,4 +1,4 @@
-"""Views of the project itself: health probes and the JSON error pages of the API paths."""
+"""Views every app stands on: health probes and the JSON error pages of the API paths."""
 
 import logging
 import sys
@@ -7,13 +7,8 @@ from http import HTTPStatus
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
-from django.urls import reverse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from .api import (
     ENVELOPE_MESSAGES,
@@ -88,40 +83,6 @@ def server_error(request):
     response = json_error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "服务器内部错误")
     response._has_been_logged = True  # Django's log_response: this one already is
     return response
-
-
-class ApiRootView(APIView):
-    """接口首页：各组路径、在售套餐和接口文档的链接。"""
-
-    name = "接口首页"  # its title in the browsable API
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(exclude=True)
-    def get(self, request):
-        def link(name: str, *args) -> str:
-            return request.build_absolute_uri(reverse(name, args=args))
-
-        return Response(
-            {
-                "payment": {
-                    "plans": link("payments:plans"),
-                    "generate-qrcode": link("payments:generate-qrcode"),
-                    "callback": link("payments:callback"),
-                    "orders/search": link("payments:order-search"),
-                    "orders/statistics": link("payments:order-statistics"),
-                },
-                "users": {
-                    "register": link("users:register"),
-                    "login": link("users:login"),
-                    "current": link("users:current"),
-                    "list": link("users:list"),
-                },
-                "schema": link("schema"),
-                "docs": link("swagger-ui"),
-            }
-        )
 
 
 @csrf_exempt  # an answer that changes nothing needs no CSRF check (it would answer HTML)

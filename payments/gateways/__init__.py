@@ -64,6 +64,12 @@ def available_methods() -> list[int]:
     return [method for method in PaymentMethod.values if provider_for(method) is not None]
 
 
+def settings_hints() -> str:
+    """The real providers' settings, as an operator is told to set them."""
+    real = [cls for cls in provider_classes() if cls.settings_hint and not cls.simulated]
+    return ", ".join(cls.settings_hint for cls in real)
+
+
 def display_name(name: str) -> str:
     """A provider's name as staff read it, configured or not (a record may name one)."""
     names = {cls.name: cls.display_name for cls in provider_classes()}

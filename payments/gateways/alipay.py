@@ -74,6 +74,7 @@ def _provider(config: "AlipayConfig") -> "AlipayProvider":
 class AlipayProvider(Provider):
     name = "alipay"
     display_name = "支付宝"
+    settings_hint = "ALIPAY_*"
     methods = (PaymentMethod.ALIPAY,)
     notify_route = True
     closes_payments = True

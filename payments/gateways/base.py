@@ -210,6 +210,8 @@ class Provider:
     name: str
     # How staff and buyers know it.
     display_name: str
+    # Its settings, as an operator is told to set them ("WECHATPAY_*").
+    settings_hint: str = ""
     # The payment methods whose orders it serves, when configured (the first configured
     # provider in PAYMENT_PROVIDERS that serves a method takes its orders).
     methods: tuple[int, ...] = ()

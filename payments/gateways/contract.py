@@ -46,6 +46,7 @@ class ContractProvider(Provider):
 
     name = "contract"
     display_name = "支付网关（回调接口）"
+    settings_hint = "PAYMENT_CALLBACK_SECRET"
     reads_callback = True
     kept_headers = (TIMESTAMP_HEADER, SIGNATURE_HEADER)
 

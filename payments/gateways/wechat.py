@@ -88,6 +88,7 @@ def _provider(config: "WeChatPayConfig") -> "WeChatPayProvider":
 class WeChatPayProvider(Provider):
     name = "wechat"
     display_name = "微信支付"
+    settings_hint = "WECHATPAY_*"
     methods = (PaymentMethod.WECHAT,)
     notify_route = True
     closes_payments = True

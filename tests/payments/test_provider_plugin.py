@@ -91,6 +91,19 @@ def test_its_deploy_checks_run_with_the_others(bank):
         call_command("check", "--deploy", "--fail-level", "ERROR")
 
 
+def test_an_operator_without_any_provider_is_told_its_settings_too(settings):
+    settings.PAYMENT_PROVIDERS = [BANK, *settings.PAYMENT_PROVIDERS]
+    settings.DEBUG = settings.PAYMENT_SANDBOX = False
+    settings.PAYMENT_CALLBACK_SECRET = ""
+    settings.BANK_GATEWAY_TOKEN = settings.WECHATPAY_MCHID = settings.ALIPAY_APP_ID = ""
+    with pytest.raises(SystemCheckError) as refused:
+        call_command("check", "--deploy", "--fail-level", "ERROR")
+    hint = next(line for line in str(refused.value).splitlines() if "HINT" in line)
+    assert hint.endswith(
+        "Configure one: BANK_GATEWAY_TOKEN, WECHATPAY_*, ALIPAY_*, PAYMENT_CALLBACK_SECRET."
+    )
+
+
 def test_a_provider_without_its_own_route_takes_no_notification_there(api, plans):
     for name in ("sandbox", "contract", "nobody"):
         answer = api.post(f"/api/payment/notify/{name}", "{}", content_type="application/json")

@@ -7,10 +7,10 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
+from payments import status_cache
 from payments.models import OrderStatus
 from payments.serializers import OrderStatusOutput
 from tests.factories import VipOrderFactory
-from vipplatform import readcache
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,8 @@ def test_the_status_poll_answers_as_its_fields_would(plans, status, overdue, pla
     if overdue:
         order.expire_time = timezone.now() - timedelta(seconds=1)
         order.save()
-    for source in (order, readcache.order_status(order.order_number)):  # the row, the cached view
+    # the row, and the cached view
+    for source in (order, status_cache.order_status(order.order_number)):
         written = OrderStatusOutput(source).data
         assert written == by_fields(OrderStatusOutput, source)
         assert JSONRenderer().render(written) == JSONRenderer().render(

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from payments.models import VipOrder
 from users.models import User
-
-from .permissions import VIEW_ORDERS, VIEW_USERS, has_staff_right
+from vipplatform.permissions import VIEW_ORDERS, VIEW_USERS, has_staff_right
 
 LIMIT = 20  # of each kind: exact users, exact orders, users and orders by their start
 MAX_TERM = 100

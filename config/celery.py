@@ -3,7 +3,7 @@
 With `CELERY_BROKER_URL` set (Redis in production) tasks go to the broker and run on the
 workers; beat sends the periodic ones. Without it tasks run in-process the moment they are sent
 (Celery's eager mode), so the quick start needs no broker. Settings are the `CELERY_*` names in
-`vipplatform.settings`.
+`config.settings`.
 """
 
 import logging
@@ -12,7 +12,7 @@ import os
 from celery import Celery
 from celery import Task as CeleryTask
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vipplatform.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The order-status read, cached when `settings.READ_CACHE` is on.
+"""The order-status read (the status poll's), cached when `settings.READ_CACHE` is on
+(`vipplatform.readcache`: the cache, its keys and the read-ahead).
 
 Readers fill the cache with `add` (never overwriting); every change of an order's status `set`s
 the order after commit, so a reader that fetched the row just before a payment cannot put the
@@ -11,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .keys import TTL_SECONDS, order_key
+from vipplatform.readcache.keys import TTL_SECONDS, order_key
+
+from .models import VipOrder, effective_status
 
 FIELDS = ("order_number", "user_id", "status", "amount", "expire_time")
 
@@ -30,13 +32,10 @@ class CachedOrderStatus:
     expire_time: datetime | None
 
     def effective_status(self) -> int:
-        from payments.models import effective_status  # the rule lives with the order
-
         return effective_status(self.status, self.expire_time)
 
 
 def load(order_number: str) -> CachedOrderStatus | None:
-    VipOrder = apps.get_model("payments", "VipOrder")
     row = VipOrder.objects.filter(order_number=order_number).values(*FIELDS).first()
     return CachedOrderStatus(**row) if row else None
 

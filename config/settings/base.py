@@ -17,7 +17,7 @@ env = environ.Env()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 DEV_SECRET_KEY = "django-insecure-local-development-only"
-# Required to serve (`vipplatform.wsgi` refuses to start without a real one when DEBUG is off);
+# Required to serve (`config.wsgi` refuses to start without a real one when DEBUG is off);
 # commands that sign nothing, such as `migrate`, run without it.
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
 
@@ -63,8 +63,8 @@ MIDDLEWARE = [
     "vipplatform.middleware.PrometheusAfterMiddleware",
 ]
 
-ROOT_URLCONF = "vipplatform.urls"
-WSGI_APPLICATION = "vipplatform.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {

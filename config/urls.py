@@ -9,12 +9,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from payments.views import sandbox_checkout, sandbox_pay, vip_page
 from users.forms import AdminLoginForm, LoginForm
 from users.views import register
+from vipplatform import views
 
-from . import views
 from .monitoring import metrics_view
 from .overview import overview
 from .search import admin_search
 from .search_api import SearchView
+from .views import ApiRootView
 
 admin.site.site_header = "影视VIP会员 · 管理后台"
 admin.site.site_title = "VIP管理后台"
@@ -22,7 +23,7 @@ admin.site.login_form = AdminLoginForm  # one login throttle for every way to lo
 admin.site.enable_nav_sidebar = False  # the lists need the width at 1280 px
 
 urlpatterns = [
-    path("api/", views.ApiRootView.as_view(), name="api-root"),
+    path("api/", ApiRootView.as_view(), name="api-root"),
     path("api/payment/", include("payments.urls")),
     path("api/users/", include("users.urls")),
     path("api/search", SearchView.as_view(), name="search"),

@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from . import health
+from vipplatform import health
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,7 @@ class DatabaseCollector:
         from payments.models import VipOrder
         from users.notices import receipts_late_count
         from users.selectors import active_member_count
-
-        from .models import JobRun
+        from vipplatform.models import JobRun
 
         connection.ensure_connection()
         members = GaugeMetricFamily("vip_active_members", "Memberships in force now.")

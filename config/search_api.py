@@ -1,12 +1,13 @@
-"""`GET /api/search?q=`: the admin's one search box for the staff API (`vipplatform.search`)."""
+"""`GET /api/search?q=`: the admin's one search box for the staff API (`config.search`)."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .api import LabelledSerializer, PaymentErrorSerializer, error_responses
-from .permissions import VIEW_ORDERS, VIEW_USERS, staff_right
+from vipplatform.api import LabelledSerializer, PaymentErrorSerializer, error_responses
+from vipplatform.permissions import VIEW_ORDERS, VIEW_USERS, staff_right
+
 from .search import MAX_TERM, search
 
 _errors = error_responses(

@@ -13,9 +13,8 @@ from django.utils import timezone
 from payments import selectors as payments
 from payments.models import PaymentMethod
 from users import selectors as users
-
-from . import health
-from .times import day_start
+from vipplatform import health
+from vipplatform.times import day_start
 
 DAYS = 30
 # No job succeeding for this long: no worker (the NoWorkerAlive alert's threshold).

@@ -26,7 +26,7 @@ PAYMENT_SANDBOX = env.bool("PAYMENT_SANDBOX", default=False)
 PAYMENT_CALLBACK_MAX_SKEW_SECONDS = 300
 # The sandbox gateway delivers each payment to our callback; off, only reconciliation finds it.
 PAYMENT_SANDBOX_DELIVERY = env.bool("PAYMENT_SANDBOX_DELIVERY", default=True)
-# Where the sandbox delivers; by default the callback URL on the host the payer's page came from.
+# Where the sandbox delivers; by default the contract's callback on SITE_URL.
 PAYMENT_SANDBOX_NOTIFY_URL = env.str("PAYMENT_SANDBOX_NOTIFY_URL", default="")
 # A gateway's notification is a few kilobytes; anything larger is refused unread.
 PAYMENT_NOTIFICATION_MAX_BYTES = env.int("PAYMENT_NOTIFICATION_MAX_BYTES", default=64 * 1024)
