@@ -54,18 +54,18 @@ ASKS_THE_PROVIDER = {
 }
 
 
-@shared_task(**ASKS_THE_PROVIDER, max_retries=4)
+@shared_task(**ASKS_THE_PROVIDER, max_retries=4, label="对账：查询一个订单")
 def reconcile_order(order_id: int) -> str | None:
     outcome = services.order_reconcile(order_id=order_id)
     return None if outcome is None else str(outcome)
 
 
-@shared_task(**ASKS_THE_PROVIDER, max_retries=6)
+@shared_task(**ASKS_THE_PROVIDER, max_retries=6, label="在支付网关关闭一个订单")
 def close_order_at_provider(order_id: int) -> bool:
     return services.order_close_at_provider(order_id=order_id)
 
 
-@shared_task(bind=True, max_retries=None)
+@shared_task(bind=True, max_retries=None, label="重试一个订单的VIP开通")
 def retry_vip_grant(self, order_id: int) -> bool:
     """Try a failed grant again, then again later, further apart each time, until it is done
     or VIP_GRANT_RETRY_ATTEMPTS have been made; the hourly sweep (`retry_vip_grants`) goes on

@@ -85,6 +85,16 @@ class TestBeatSchedule:
         task.refresh_from_db()
         assert (task.interval.every, task.enabled) == (900, False)
 
+    def test_the_schedule_form_names_each_task_as_staff_know_it(self, admin_client):
+        page = admin_client.get("/admin/django_celery_beat/periodictask/add/").content.decode()
+        named = {
+            "payments.tasks.reconcile_payments": "对账：向支付网关查询未支付订单",  # a job's
+            "users.tasks.send_member_email": "发送一封会员邮件",  # its own label
+            "payments.tasks.close_order_at_provider": "在支付网关关闭一个订单",
+        }
+        for task, label in named.items():
+            assert f'<option value="{task}">{label}（{task}）</option>' in page
+
     def test_a_deleted_job_comes_back_with_migrate(self):
         PeriodicTask.objects.filter(task="users.tasks.expire_vips").delete()
         call_command("migrate", verbosity=0)

@@ -36,6 +36,7 @@ def send_membership_notices() -> int:
     retry_backoff=60,
     retry_backoff_max=3600,
     max_retries=8,
+    label="发送一封会员邮件",
 )
 def send_member_email(
     *, kind: str, user_id: int, reference: str, context: dict | None = None

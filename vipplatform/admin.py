@@ -11,16 +11,6 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from .jobs import jobs
 
-JOB_NAMES = {job.task: name for name, job in jobs().items()}
-# The tasks the periodic jobs hand work to, for the form's list of tasks.
-TASK_NAMES = {
-    **JOB_NAMES,
-    "payments.tasks.reconcile_order": "对账：查询一个订单",
-    "payments.tasks.close_order_at_provider": "在支付网关关闭一个订单",
-    "payments.tasks.retry_vip_grant": "重试一个订单的VIP开通",
-    "users.tasks.send_member_email": "发送一封会员邮件",
-}
-
 LABELS = {
     "name": ("名称", "便于识别的名称"),
     "regtask": ("任务", "要运行的任务"),
@@ -44,6 +34,18 @@ LABELS = {
     "priority": ("优先级", "0-255（Redis 上 0 最高）"),
     "headers": ("消息头", "JSON 对象"),
 }
+
+
+def task_labels() -> list[tuple[str, str]]:
+    """Every task a job may send, by its name and how staff know it: a job's task by the job's
+    name (`settings.PERIODIC_JOBS`), another by its own `label` (`@shared_task(label=…)`)."""
+    current_app.loader.import_default_modules()  # as a worker does at start
+    by_job = {job.task: name for name, job in jobs().items()}
+    return [
+        (name, by_job.get(name) or getattr(task, "label", None) or name)
+        for name, task in sorted(current_app.tasks.items())
+        if not name.startswith("celery.")
+    ]
 
 
 def every(interval: IntervalSchedule | None) -> str:
@@ -70,11 +72,8 @@ def every(interval: IntervalSchedule | None) -> str:
 class JobForm(PeriodicTaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        current_app.loader.import_default_modules()  # as a worker does at start
-        registered = sorted(name for name in current_app.tasks if not name.startswith("celery."))
         self.fields["regtask"].widget = forms.Select(
-            choices=[("", "——")]
-            + [(name, f"{TASK_NAMES.get(name, name)}（{name}）") for name in registered]
+            choices=[("", "——")] + [(name, f"{label}（{name}）") for name, label in task_labels()]
         )
         for name, (label, help_text) in LABELS.items():
             if name in self.fields:

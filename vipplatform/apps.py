@@ -36,7 +36,7 @@ class VipPlatformConfig(AppConfig):
 
         from .jobs import install_schedules
 
-        # After django-celery-beat's tables exist (this app has no models of its own).
+        # After django-celery-beat's tables exist.
         post_migrate.connect(
             translate_permission_names, dispatch_uid="vipplatform.translate_permission_names"
         )
