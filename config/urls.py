@@ -6,7 +6,8 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from payments.views import sandbox_checkout, sandbox_pay, vip_page
+from payments.gateways import provider_urls
+from payments.views import vip_page
 from users.forms import AdminLoginForm, LoginForm
 from users.views import register
 from vipplatform import views
@@ -59,8 +60,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/register/", register, name="register"),
-    path("pay/<str:order_number>/", sandbox_checkout, name="sandbox-checkout"),
-    path("pay/<str:order_number>/simulate", sandbox_pay, name="sandbox-pay"),
+    *provider_urls(),  # the pages a provider serves payers (the sandbox's checkout)
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/overview/", admin.site.admin_view(overview), name="admin-overview"),

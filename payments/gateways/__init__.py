@@ -64,6 +64,14 @@ def available_methods() -> list[int]:
     return [method for method in PaymentMethod.values if provider_for(method) is not None]
 
 
+def provider_urls() -> list:
+    """The pages the providers serve payers (`Provider.urls`), whether configured or not: a
+    provider's own views answer 404 while it is off."""
+    from django.urls import include, path
+
+    return [path("", include(cls.urls)) for cls in provider_classes() if cls.urls]
+
+
 def settings_hints() -> str:
     """The real providers' settings, as an operator is told to set them."""
     real = [cls for cls in provider_classes() if cls.settings_hint and not cls.simulated]

@@ -225,6 +225,8 @@ class Provider:
     closes_payments = False
     # The request headers of its notifications worth keeping with the record (no secrets).
     kept_headers: tuple[str, ...] = ()
+    # The module of the pages it serves payers, if any, mounted at the site's root.
+    urls: str = ""
 
     @classmethod
     def from_settings(cls) -> "Provider | None":

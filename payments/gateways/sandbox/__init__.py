@@ -18,10 +18,10 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from ..exceptions import OrderNotFound, OrderNotPending
-from ..models import GatewayResult, OrderStatus, PaymentMethod, SandboxPayment, VipOrder
-from .base import PaymentReport
-from .contract import ContractProvider, signed_headers
+from ...exceptions import OrderNotFound, OrderNotPending
+from ...models import GatewayResult, OrderStatus, PaymentMethod, SandboxPayment, VipOrder
+from ..base import PaymentReport
+from ..contract import ContractProvider, signed_headers
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class SandboxProvider(ContractProvider):
     name = "sandbox"
     display_name = "沙箱"
     simulated = True
+    urls = "payments.gateways.sandbox.urls"  # the checkout page and its buttons
 
     @classmethod
     def from_settings(cls) -> "SandboxProvider | None":
