@@ -1,6 +1,7 @@
 """Admin for plans and orders. Money and status are read-only; state changes go through
 `payments.services`."""
 
+from decimal import Decimal
 from operator import itemgetter
 
 from django import forms
@@ -8,8 +9,11 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -19,8 +23,9 @@ from vipplatform.admin_lists import (
     CsvExportAdmin,
     changelist_url,
 )
+from vipplatform.exceptions import DomainError
 
-from . import services
+from . import refunds, selectors, services
 from .exceptions import OrderNotPending
 from .gateways import display_name
 from .models import (
@@ -30,12 +35,15 @@ from .models import (
     PaymentMethod,
     PaymentNotification,
     ProviderCall,
+    Refund,
+    RefundState,
     SandboxPayment,
     VipOrder,
     VipPlan,
     effective_status,
 )
 from .notifications import notification_process
+from .signals import refund_previewed
 from .story import order_story
 
 
@@ -123,6 +131,37 @@ class GrantFailedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MoneyFilter(admin.SimpleListFilter):
+    """Orders whose money needs a look: refunded (in part or in full), or paid after they were
+    closed (a buyer who paid an old QR code: the refund is one click away)."""
+
+    title = "退款"
+    parameter_name = "money"
+
+    def lookups(self, request, model_admin):
+        return [("refunded", "有退款"), ("paid_after_close", "关闭后支付")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "refunded":
+            return queryset.filter(refunded_amount__gt=0)
+        if self.value() == "paid_after_close":
+            return queryset.filter(paid_after_close=True)
+        return queryset
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label="退款金额", max_digits=10, decimal_places=2, min_value=Decimal("0.01")
+    )
+    reason = forms.CharField(label="退款原因", max_length=80, help_text="必填，会记在退款记录里")
+
+    def __init__(self, *args, left: Decimal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].max_value = left
+        self.fields["amount"].validators.append(MaxValueValidator(left))
+        self.fields["amount"].help_text = f"最多¥{left}（默认全额）"
+
+
 METHODS = dict(PaymentMethod.choices)
 STATUSES = dict(OrderStatus.choices)
 OUTCOMES = dict(NotificationOutcome.choices)
@@ -142,6 +181,7 @@ class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
     list_filter = [
         StatusFilter,
         GrantFailedFilter,
+        MoneyFilter,
         "plan",
         "payment_method",
         ("create_time", admin.DateFieldListFilter),
@@ -165,6 +205,7 @@ class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
             "支付网关与VIP开通",
             {"fields": ["transaction_id", "qr_code_url", "grant_failed_at", "grant_error"]},
         ),
+        ("退款", {"fields": ["refunded_amount", "paid_after_close"]}),
     ]
     readonly_fields = [
         "order_number",
@@ -183,6 +224,8 @@ class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
         "qr_code_url",
         "grant_failed_at",
         "grant_error",
+        "refunded_amount",
+        "paid_after_close",
     ]
     actions = ["cancel_pending", "retry_grant"]
     export_date_field = "create_time"
@@ -217,11 +260,84 @@ class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
 
     change_form_template = "admin/payments/viporder/change_form.html"
 
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="payments_viporder_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("payments.refund_viporder")
+
+    def refund_view(self, request, object_id):
+        """Refund one order: the amount (all that is left by default) and a reason, then a
+        confirmation showing the member's expiry before and after."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404("订单不存在")
+        back = reverse("admin:payments_viporder_change", args=[order.pk])
+        left = refunds.refundable_left(order)
+        if order.status != OrderStatus.PAID or left <= 0:
+            self.message_user(
+                request, "该订单没有可退的金额（只有已支付的订单可以退款）。", messages.WARNING
+            )
+            return HttpResponseRedirect(back)
+        form = RefundForm(request.POST or None, left=left, initial={"amount": left})
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+            if "confirm" in request.POST:
+                try:
+                    refund = refunds.refund_request(
+                        order_number=order.order_number, amount=amount, reason=reason,
+                        actor=request.user,
+                    )  # fmt: skip
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.log_change(request, order, f"退款¥{amount}：{reason}")
+                    self.message_user(
+                        request,
+                        f"退款单 {refund.refund_number}：¥{refund.amount}，"
+                        f"{refund.get_state_display()}。",
+                        messages.SUCCESS
+                        if refund.state == RefundState.SUCCEEDED
+                        else messages.WARNING,
+                    )
+                    return HttpResponseRedirect(back)
+            preview = amount
+        amount = preview if preview is not None else left
+        membership = [answer for _, answer in refund_previewed.send(
+            sender=VipOrder, order=order, amount=amount)]  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"退款：订单 {order.order_number}",
+            "opts": self.model._meta,
+            "order": order,
+            "form": form,
+            "left": left,
+            "amount": amount,
+            "confirming": preview is not None,
+            "membership": membership[0] if membership else None,
+            "earlier": selectors.refunds_of(order_id=order.pk),
+        }
+        return TemplateResponse(request, "admin/payments/refund.html", context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Every field is read-only: the page offers no save buttons. Below them, the story.
         order = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
+            "may_refund": order is not None
+            and order.status == OrderStatus.PAID
+            and order.refunded_amount < order.amount
+            and self.has_refund_permission(request),
             "story": order_story(order) if order is not None else [],
             "show_save": False,
             "show_save_and_continue": False,
@@ -457,3 +573,35 @@ class SandboxPaymentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Refund)
+class RefundAdmin(BigListAdmin, admin.ModelAdmin):
+    """Every refund, as recorded: staff start them from an order's page."""
+
+    list_display = [
+        "refund_number", "order_link", "amount", "state", "channel", "at_provider",
+        "requested_by", "created_at", "completed_at",
+    ]  # fmt: skip
+    list_filter = ["state", "at_provider", "provider"]
+    search_fields = ["refund_number", "order__order_number", "provider_refund_id"]
+    list_select_related = ["order", "requested_by"]
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request):
+        return False  # from an order's page
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # money records are kept
+
+    @admin.display(description="支付渠道")
+    def channel(self, refund: Refund) -> str:
+        return display_name(refund.provider)
+
+    @admin.display(description="订单")
+    def order_link(self, refund: Refund):
+        url = reverse("admin:payments_viporder_change", args=[refund.order_id])
+        return format_html('<a href="{}">{}</a>', url, refund.order.order_number)

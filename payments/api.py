@@ -21,6 +21,7 @@ from vipplatform.exceptions import NotFound
 from vipplatform.permissions import (
     CHANGE_ORDERS,
     CREATE_ORDERS,
+    REFUND_ORDERS,
     VIEW_ORDERS,
     IsOwnerOrStaff,
     has_staff_right,
@@ -29,7 +30,7 @@ from vipplatform.permissions import (
 )
 from vipplatform.throttling import OrderCreateThrottle, RefusedNotificationThrottle
 
-from . import links, notifications, selectors, services, status_cache
+from . import links, notifications, refunds, selectors, services, status_cache
 from .exceptions import OrderNotFound
 from .gateways import callback_provider
 from .qrcode import qr_code_svg
@@ -44,6 +45,8 @@ from .serializers import (
     OrderStatisticsOutput,
     OrderStatusOutput,
     PlanOutput,
+    RefundInput,
+    RefundOutput,
 )
 
 _errors = error_responses(
@@ -318,6 +321,46 @@ class OrderCancelView(APIView):
     def put(self, request, pk: int):
         self.check_object_permissions(request, selectors.order_get(pk=pk))
         return Response(OrderResponse(services.order_cancel(order_id=pk)).data)
+
+
+class OrderRefundsView(BrowsableInput, APIView):
+    """一个订单的退款（需要“退款VIP订单”权限）：GET 列出，POST 发起。金额不填即退还剩余可退的
+    全部金额；同一订单的退款合计不会超过订单金额（处理中的退款也计入）。会员时长随退款按比例扣回。"""
+
+    name = "订单退款"  # its title in the browsable API
+
+    input_serializer = RefundInput
+    permission_classes = [staff_right(REFUND_ORDERS)]
+
+    @extend_schema(
+        summary="订单的退款（管理员）",
+        responses={200: RefundOutput(many=True), **_errors(401, 403, 404)},
+    )
+    def get(self, request, order_number: str):
+        order = selectors.order_get(order_number=order_number)
+        return Response(RefundOutput(selectors.refunds_of(order_id=order.pk), many=True).data)
+
+    @extend_schema(
+        summary="发起退款（管理员）",
+        request=RefundInput,
+        examples=[
+            OpenApiExample(
+                "部分退款", value={"amount": 10.00, "reason": "重复购买"}, request_only=True
+            ),
+            OpenApiExample("全额退款", value={"reason": "七天无理由退款"}, request_only=True),
+        ],
+        responses={200: RefundOutput, **_errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, order_number: str):
+        params = RefundInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        refund = refunds.refund_request(
+            order_number=order_number,
+            amount=params.validated_data.get("amount"),
+            reason=params.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response(RefundOutput(refund).data)
 
 
 class OrderStatisticsView(APIView):

@@ -59,3 +59,24 @@ class WrongProvider(Conflict):
     order's own provider can have taken its money."""
 
     message = "该订单不由此支付渠道收款"
+
+
+class OrderNotRefundable(Conflict):
+    message = "只有已支付的订单可以退款"
+
+
+class RefundTooLarge(DomainError):
+    """More than what is left of the order's amount (refunds in progress count as made)."""
+
+    field = "amount"
+
+    def __init__(self, left) -> None:
+        super().__init__(
+            f"退款金额必须在0.01到{left}元之间（订单剩余可退金额）"
+            if left > 0
+            else "订单已无可退金额"
+        )
+
+
+class RefundsUnsupported(Conflict):
+    message = "该订单的支付渠道不支持退款"

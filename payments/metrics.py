@@ -23,6 +23,12 @@ NOTIFICATIONS = Counter(
     "refused, error); `reason` says why one was refused.",
     ["provider", "outcome", "reason"],
 )
+REFUNDS = Counter(
+    "vip_refunds",
+    "Refunds settled, by provider and outcome (succeeded, failed, closed), and by who started "
+    "them (platform: staff here; provider: found at the provider, its console).",
+    ["provider", "outcome", "origin"],
+)
 GRANT_FAILURES = Counter("vip_grant_failures", "VIP grants that failed after their order was paid.")
 GRANT_RETRIES = Counter("vip_grant_retries", "Retries of failed VIP grants, by result.", ["result"])
 NOTIFICATION_TO_GRANT = Histogram(

@@ -185,6 +185,25 @@ class VipOrder(models.Model):
     transaction_id = models.CharField("网关交易号", max_length=64, blank=True, db_default="")
     grant_failed_at = models.DateTimeField("VIP开通失败时间", null=True, blank=True)
     grant_error = models.TextField("VIP开通失败原因", blank=True, db_default="")
+    # What went back to the buyer: the sum of the order's succeeded refunds, kept with the
+    # order (under its row lock) so lists and statistics need no join.
+    refunded_amount = models.DecimalField(
+        "已退款金额",
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=0,
+        db_comment="已退款金额",
+    )
+    # Paid when it was already cancelled or expired (a buyer who paid an old QR code): the
+    # money was taken and the VIP granted; staff may offer the refund.
+    paid_after_close = models.BooleanField(
+        "关闭后支付",
+        default=False,
+        db_default=False,
+        help_text="订单已取消或已过期时收到的付款",
+        db_comment="订单关闭后才收到付款",
+    )
 
     objects = VipOrderQuerySet.as_manager()
 
@@ -193,6 +212,7 @@ class VipOrder(models.Model):
         db_table_comment = "会员订单表"
         verbose_name = "VIP订单"
         verbose_name_plural = "VIP订单"
+        permissions = [("refund_viporder", "可以退款VIP订单")]
         indexes = [
             models.Index(fields=["user", "create_time"], name="vip_order_user_created_idx"),
             models.Index(fields=["status", "expire_time"], name="vip_order_status_expire_idx"),
@@ -230,7 +250,12 @@ class VipOrder(models.Model):
         return self.plan_name or self.plan.name
 
     def get_effective_status_display(self, *, now=None) -> str:
-        return OrderStatus(self.effective_status(now=now)).label
+        """The status as staff and buyers read it: a paid order says whether money went back
+        (the old front end reads `status` 0–3, which stays 1)."""
+        status = self.effective_status(now=now)
+        if status == OrderStatus.PAID and self.refunded_amount:
+            return "已退款" if self.refunded_amount >= self.amount else "部分退款"
+        return OrderStatus(status).label
 
 
 class SandboxPayment(models.Model):
@@ -248,6 +273,8 @@ class SandboxPayment(models.Model):
     delivered_at = models.DateTimeField("通知送达时间", null=True, blank=True)
     delivery_attempts = models.PositiveIntegerField("通知次数", default=0)
     last_delivery_error = models.CharField("最近一次通知错误", max_length=255, blank=True)
+    # What the sandbox refunded, by our refund number (its idempotency key).
+    refunds = models.JSONField("退款", default=dict, blank=True)
 
     class Meta:
         db_table = "sandbox_payment"
@@ -257,10 +284,15 @@ class SandboxPayment(models.Model):
     def __str__(self) -> str:
         return f"{self.order_number} {self.result}"
 
+    @property
+    def refunded_amount(self) -> Decimal:
+        return sum((Decimal(amount) for amount in self.refunds.values()), Decimal("0.00"))
+
 
 class NotificationOutcome(models.TextChoices):
     RECEIVED = "received", "已接收"  # stored, not processed (yet)
     PAID = "paid", "已支付"
+    REFUNDED = "refunded", "已退款"
     DUPLICATE = "duplicate", "重复通知"
     FAILED = "failed", "支付失败"
     IGNORED = "ignored", "已忽略"
@@ -360,6 +392,8 @@ class ProviderCall(models.Model):
         CREATE = "create", "创建支付"
         QUERY = "query", "查询支付"
         CLOSE = "close", "关闭支付"
+        REFUND = "refund", "申请退款"
+        REFUND_QUERY = "refund_query", "查询退款"
 
     class Outcome(models.TextChoices):
         OK = "ok", "成功"
@@ -383,3 +417,72 @@ class ProviderCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.kind} {self.order_number} {self.outcome}"
+
+
+class RefundState(models.TextChoices):
+    PROCESSING = "processing", "退款中"
+    SUCCEEDED = "succeeded", "退款成功"
+    FAILED = "failed", "退款失败"
+    CLOSED = "closed", "退款关闭"
+
+
+def new_refund_number() -> str:
+    """The merchant's refund number (WeChat Pay's `out_refund_no`, Alipay's `out_request_no`):
+    the idempotency key sent to the provider. 31 characters: R, the second, 64 random bits."""
+    return f"R{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(8)}"
+
+
+class Refund(models.Model):
+    """Money going back to the buyer of a paid order, in full or in part (`payments.refunds`).
+
+    Made by staff (then the provider is asked with `refund_number`, its idempotency key) or
+    found at the provider (a refund made in its console: `at_provider`). Processing refunds
+    count against what is left to refund, so two at once cannot exceed the order's amount.
+    The membership follows when it succeeds (the users app's ledger row names it)."""
+
+    order = models.ForeignKey(
+        VipOrder,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,  # the site's programs delete orders with their own SQL
+        related_name="refunds",
+        verbose_name="订单",
+    )
+    refund_number = models.CharField(
+        "退款单号", max_length=64, unique=True, default=new_refund_number
+    )
+    amount = models.DecimalField(
+        "退款金额", max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    reason = models.CharField("退款原因", max_length=80)
+    state = models.CharField(
+        "状态", max_length=12, choices=RefundState.choices, default=RefundState.PROCESSING
+    )
+    provider = models.CharField("支付渠道", max_length=16)
+    provider_refund_id = models.CharField("网关退款号", max_length=64, blank=True, default="")
+    at_provider = models.BooleanField(
+        "在支付平台发起", default=False, help_text="在支付平台的商户后台退款，由通知或查询发现"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="申请人",
+    )
+    detail = models.CharField("说明", max_length=255, blank=True, default="")
+    created_at = models.DateTimeField("申请时间", default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "vip_refund"
+        verbose_name = "退款"
+        verbose_name_plural = "退款"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="refund_state_idx"),
+            models.Index(fields=["completed_at"], name="refund_completed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.refund_number

@@ -18,6 +18,7 @@ from .models import (
     PaymentMethod,
     PaymentNotification,
     PlanCode,
+    Refund,
     VipOrder,
     VipPlan,
 )
@@ -230,3 +231,8 @@ def refused_notifications_recent(*, limit: int = 10) -> list[PaymentNotification
         .order_by("-received_at")
         .only("received_at", "provider", "remote_addr", "order_number", "detail")[:limit]
     )
+
+
+def refunds_of(*, order_id: int):
+    """An order's refunds, newest first, with who asked."""
+    return Refund.objects.filter(order_id=order_id).select_related("order", "requested_by")

@@ -1,5 +1,7 @@
 """Input and output shapes of `/api/payment/...`, with the old service's camelCase names."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -124,6 +126,10 @@ class OrderResponse(FlatSerializer):
     payTime = serializers.DateTimeField(source="pay_time", allow_null=True)
     expireTime = serializers.DateTimeField(source="expire_time", allow_null=True)
     qrCodeUrl = serializers.CharField(source="qr_code_url")
+    # Added: what went back (statusName says 已退款 or 部分退款; `status` stays 1, paid).
+    refundedAmount = serializers.DecimalField(
+        source="refunded_amount", label="已退款金额", max_digits=10, decimal_places=2
+    )
 
     def get_status(self, order: VipOrder) -> int:
         return order.effective_status()
@@ -220,3 +226,37 @@ class OrderStatisticsOutput(LabelledSerializer):
     monthlyOrders = serializers.IntegerField()
     quarterlyOrders = serializers.IntegerField()
     yearlyOrders = serializers.IntegerField()
+
+
+class RefundInput(FlatSerializer):
+    """A refund: the amount (optional: all that is left of the order) and why."""
+
+    amount = serializers.DecimalField(
+        label="退款金额",
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="不填则退还订单剩余可退的全部金额",
+    )
+    reason = serializers.CharField(label="退款原因", max_length=80, trim_whitespace=True)
+
+
+class RefundOutput(FlatSerializer):
+    id = serializers.IntegerField(label="ID")
+    orderNumber = serializers.CharField(source="order.order_number", label="订单号")
+    refundNumber = serializers.CharField(source="refund_number", label="退款单号")
+    amount = serializers.DecimalField(label="退款金额", max_digits=10, decimal_places=2)
+    reason = serializers.CharField(label="退款原因")
+    state = serializers.CharField(label="状态")
+    stateName = serializers.CharField(source="get_state_display", label="状态名称")
+    provider = serializers.CharField(label="支付渠道")
+    providerRefundId = serializers.CharField(source="provider_refund_id", label="网关退款号")
+    atProvider = serializers.BooleanField(source="at_provider", label="在支付平台发起")
+    requestedBy = serializers.CharField(
+        source="requested_by.username", allow_null=True, default=None, label="申请人"
+    )
+    createTime = serializers.DateTimeField(source="created_at", label="申请时间")
+    completeTime = serializers.DateTimeField(
+        source="completed_at", allow_null=True, label="完成时间"
+    )

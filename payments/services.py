@@ -161,16 +161,19 @@ def order_mark_paid(
 
     now = timezone.now()
     if order.effective_status(now=now) != OrderStatus.PENDING:
+        # Money taken for an order already closed (an old QR code paid): honoured, and marked
+        # for staff, who may offer the refund (the admin's 「关闭后支付」 filter, the overview).
         logger.warning(
             "payment for a %s order honoured order=%s user=%s",
             OrderStatus(order.effective_status(now=now)).label,
             order_number,
             order.user_id,
         )
+        order.paid_after_close = True
     order.status = OrderStatus.PAID
     order.pay_time = now
     order.transaction_id = transaction_id or order.transaction_id
-    order.save(update_fields=["status", "pay_time", "transaction_id"])
+    order.save(update_fields=["status", "pay_time", "transaction_id", "paid_after_close"])
     _status_changed(order)
     logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
     if not _announce_payment(order):

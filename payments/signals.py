@@ -5,6 +5,14 @@ from django.dispatch import Signal
 # bought).
 payment_succeeded = Signal()
 
+# Sent by `payments.refunds` inside the transaction that records a refund's success, once per
+# refund. Arguments: `refund` (the `Refund`), `order` (the locked `VipOrder`).
+refund_succeeded = Signal()
+
+# Sent by the admin's refund form, to show what a refund of `amount` would leave of the
+# member's membership. Arguments: `order`, `amount`. Receivers answer (expiry now, expiry after).
+refund_previewed = Signal()
+
 # Sent by `payments.story.order_story` for an order's admin page: each receiver answers the
 # steps of that order its app keeps (`payments.story.Step`s: the VIP ledger, the emails).
 # Arguments: `order` (the `VipOrder`).

@@ -20,6 +20,7 @@ urlpatterns = [
         api.OrderDetailView.as_view(),
         name="order-by-number",
     ),
+    path("orders/<str:order_number>/refunds", api.OrderRefundsView.as_view(), name="order-refunds"),
     path("orders/<int:pk>", api.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel", api.OrderCancelView.as_view(), name="order-cancel"),
     path("qrcode/<str:order_number>.svg", api.QrCodeView.as_view(), name="qrcode"),

@@ -6,11 +6,20 @@ class UsersConfig(AppConfig):
     verbose_name = "用户"
 
     def ready(self) -> None:
-        from payments.signals import order_story_told, payment_succeeded
+        from payments.signals import (
+            order_story_told,
+            payment_succeeded,
+            refund_previewed,
+            refund_succeeded,
+        )
 
         from . import receivers, story
 
         payment_succeeded.connect(
             receivers.grant_vip_for_paid_order, dispatch_uid="users.grant_vip_for_paid_order"
         )
+        refund_succeeded.connect(
+            receivers.take_back_for_refund, dispatch_uid="users.take_back_for_refund"
+        )
+        refund_previewed.connect(receivers.preview_take_back, dispatch_uid="users.preview")
         order_story_told.connect(story.order_chapter, dispatch_uid="users.order_chapter")

@@ -202,6 +202,7 @@ class VipChangeKind(models.TextChoices):
     ADMIN_GRANT = "admin_grant", "管理员赠送"
     ADMIN_SET = "admin_set", "管理员设置"
     ADMIN_REVOKE = "admin_revoke", "管理员取消"
+    REFUND = "refund", "退款"
     EXPIRED = "expired", "到期"
     # A member of the old site without an end date (`is_vip = 1`, no expiry), found at the
     # takeover: one row each, so the ledger tells where the membership came from.
@@ -209,7 +210,8 @@ class VipChangeKind(models.TextChoices):
 
 
 class VipLedgerEntry(models.Model):
-    """One change of one user's VIP. Append-only; one row per paid order at most.
+    """One change of one user's VIP. Append-only; one row per paid order and per refund at
+    most.
 
     The money's history outlives its user: the site's services delete users with plain SQL
     (their keys to `user` cascade, `vip_order`'s too), and then the user, the order and the
@@ -233,6 +235,15 @@ class VipLedgerEntry(models.Model):
         blank=True,
         related_name="vip_grant",
         verbose_name="订单",
+    )
+    # The refund whose money took days back: one row per refund at most.
+    refund = models.OneToOneField(
+        "payments.Refund",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="vip_change",
+        verbose_name="退款",
     )
     expire_before = models.DateTimeField("变更前到期时间", null=True, blank=True)
     expire_after = models.DateTimeField("变更后到期时间", null=True, blank=True)
@@ -265,6 +276,7 @@ class MemberEmailKind(models.TextChoices):
     RECEIPT = "receipt", "支付成功"
     REMINDER = "reminder", "到期提醒"
     EXPIRED = "expired", "已到期"
+    REFUND = "refund", "退款通知"
 
 
 class MemberEmail(models.Model):

@@ -70,6 +70,31 @@ def receipt_send_after_commit(
     )
 
 
+def refund_notice_send_after_commit(
+    *,
+    user_id: int,
+    refund_number: str,
+    order_number: str,
+    plan_name: str,
+    amount,
+    expire_time: datetime | None,
+    member: bool,
+) -> None:
+    """Queue the notice of a refund (with the membership's new end, or its end now) for when
+    it commits."""
+    later(
+        SEND_MEMBER_EMAIL,
+        kind=MemberEmailKind.REFUND.value,
+        user_id=user_id,
+        reference=refund_number,
+        context={
+            **_receipt_context(order_number, plan_name, amount, expire_time),
+            "refund_number": refund_number,
+            "member": member,
+        },
+    )
+
+
 def membership_notices_queue(*, now: datetime | None = None) -> int:
     """Queue the reminders and expiry notes that are due and not yet sent; answers how many.
 
@@ -198,7 +223,7 @@ def member_email_send(
 
 
 def _still_due(kind: str, user: User, reference: str) -> bool:
-    if kind == MemberEmailKind.RECEIPT:
+    if kind in (MemberEmailKind.RECEIPT, MemberEmailKind.REFUND):
         return True
     if user.vip_expire_time is None or expiry_reference(user.vip_expire_time) != reference:
         return False  # renewed or revoked since

@@ -5,7 +5,9 @@ transaction, so concurrent grants serialise on the row and none is lost.
 """
 
 import logging
+import math
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -63,6 +65,7 @@ def _record(
     actor: User | None,
     reason: str,
     order_id: int | None = None,
+    refund_id: int | None = None,
 ) -> VipLedgerEntry:
     # One UPDATE of the VIP columns. We hold the row lock, so `user` is what commits: it goes to
     # the read cache after commit as it is (a save() would send post_save, which reads it again).
@@ -75,6 +78,7 @@ def _record(
         user=user,
         kind=kind,
         order_id=order_id,
+        refund_id=refund_id,
         expire_before=expire_before,
         expire_after=user.vip_expire_time,
         actor=actor,
@@ -125,6 +129,84 @@ def vip_extend(
         user.vip_expire_time,
     )
     return entry
+
+
+@transaction.atomic(savepoint=False)
+def vip_take_back(
+    *,
+    user_id: int,
+    order_id: int,
+    refund_id: int,
+    share: Fraction,
+    days: int,
+    reason: str,
+) -> VipLedgerEntry:
+    """A refund's days go back: `share` (refunded / paid) of the `days` the order granted,
+    once per refund (a second call answers the first row; the ledger's unique `refund` column
+    backs this against races). Inside the caller's transaction, the one recording the refund.
+
+    Only the order's own days still ahead of now are taken: its grant's window (the ledger row
+    of its purchase: the `days` before its expiry then) less what has been used and what its
+    earlier refunds took. Days bought by other orders, and days already used, stay. The share
+    is rounded down to the second, in the member's favour. A membership without an end, or an
+    order whose grant is not on the ledger (the old site's), loses nothing: the row records
+    the refund all the same.
+    """
+    user = _lock_user(user_id)
+    existing = VipLedgerEntry.objects.filter(refund_id=refund_id).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    before = user.vip_expire_time
+    after = expiry_after_take_back(user, order_id=order_id, share=share, days=days, now=now)
+    if after != before:
+        user.vip_expire_time = after
+        user.is_vip = after > now
+    taken = before - after if before is not None and after is not None else timedelta(0)
+    entry = _record(
+        user=user,
+        kind=VipChangeKind.REFUND,
+        expire_before=before,
+        actor=None,
+        reason=reason,
+        refund_id=refund_id,
+    )
+    logger.info(
+        "vip taken back user=%s order id=%s refund id=%s taken=%s expiry %s -> %s",
+        user_id, order_id, refund_id, taken, before, user.vip_expire_time,
+    )  # fmt: skip
+    return entry
+
+
+def expiry_after_take_back(
+    user: User, *, order_id: int, share: Fraction, days: int, now: datetime
+) -> datetime | None:
+    """Where a refund of `share` of order `order_id` leaves `user`'s membership (see
+    `vip_take_back`; also the refund form's preview)."""
+    before = user.vip_expire_time
+    if before is None or not user.vip_active(now=now):
+        return before
+    taken = min(
+        timedelta(seconds=math.floor(days * 86400 * share)),
+        _unused_days_of(order_id=order_id, days=days, now=now),
+    )
+    return max(now, before - taken) if taken > timedelta(0) else before
+
+
+def _unused_days_of(*, order_id: int, days: int, now: datetime) -> timedelta:
+    """What is left ahead of now of the days order `order_id` granted (see `vip_take_back`)."""
+    grant = VipLedgerEntry.objects.filter(order_id=order_id).first()
+    if grant is None or grant.expire_after is None:
+        return timedelta(0)
+    window_end = grant.expire_after
+    window_start = window_end - timedelta(days=days)
+    unused = max(timedelta(0), window_end - max(now, window_start))
+    for before, after in VipLedgerEntry.objects.filter(
+        refund__order_id=order_id, kind=VipChangeKind.REFUND
+    ).values_list("expire_before", "expire_after"):
+        if before is not None and after is not None:
+            unused -= before - after
+    return max(timedelta(0), unused)
 
 
 def extended_expiry(user: User, *, days: int, now: datetime | None = None) -> datetime | None:

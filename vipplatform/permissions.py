@@ -9,7 +9,8 @@ The rights, by the admin's own permission codes:
 - deleting a user: delete users;
 - reading any order, searching them, the statistics: view (or change) orders;
 - cancelling anyone's order, expiring overdue orders: change orders, as the bulk cancel action;
-- creating an order for another user: add orders.
+- creating an order for another user: add orders;
+- refunding an order, and reading its refunds: refund orders (a permission of its own).
 """
 
 from rest_framework.permissions import BasePermission
@@ -22,6 +23,7 @@ DELETE_USERS = ("users.delete_user",)
 VIEW_ORDERS = ("payments.view_viporder", "payments.change_viporder")
 CHANGE_ORDERS = ("payments.change_viporder",)
 CREATE_ORDERS = ("payments.add_viporder",)
+REFUND_ORDERS = ("payments.refund_viporder",)
 
 
 def has_staff_right(user, right: tuple[str, ...]) -> bool:

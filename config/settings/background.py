@@ -70,6 +70,15 @@ PERIODIC_JOBS = {
             "手动运行：manage.py count_orders --all"
         ),
     },
+    "完成处理中的退款": {
+        "task": "payments.tasks.complete_refunds",
+        "every_seconds": 300,
+        "description": (
+            "每5分钟：向支付网关查询仍在处理中的退款（银行卡退款可能需要数天），成功后扣回会员时长；"
+            "网关没有收到的退款以同一退款单号重新申请（不会重复退款）。"
+            "手动运行：manage.py complete_refunds"
+        ),
+    },
     "过期未支付订单": {
         "task": "payments.tasks.expire_orders",
         "every_seconds": 60,

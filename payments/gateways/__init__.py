@@ -14,13 +14,14 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from ..models import PaymentMethod
-from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider
+from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider, RefundReport
 
 __all__ = [
     "Notification",
     "PaymentAlreadyMade",
     "PaymentReport",
     "Provider",
+    "RefundReport",
     "available_methods",
     "callback_provider",
     "configured_providers",

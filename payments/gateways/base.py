@@ -24,15 +24,29 @@ from ..models import GatewayResult, VipOrder
 
 
 @dataclass(frozen=True)
+class RefundReport:
+    """What a provider says of a refund: its state (a `RefundState` value), its own id of it,
+    and, when it names them, our refund number and the amounts."""
+
+    state: str
+    provider_refund_id: str = ""
+    refund_number: str = ""
+    amount: Decimal | None = None  # this refund's
+    refunded_total: Decimal | None = None  # all of the order's so far (Alipay's `refund_fee`)
+    code: str = ""  # the provider's word for the state, for the call's record
+
+
+@dataclass(frozen=True)
 class Notification:
-    """A verified notification, parsed. `result` None: an event that changes no order (a
-    refund's, a trade still waiting for the buyer)."""
+    """A verified notification, parsed. `result` None and no `refund`: an event that changes
+    no order (a trade still waiting for the buyer)."""
 
     order_number: str
     result: GatewayResult | None
     amount: Decimal | None
     transaction_id: str = ""
     event_id: str = ""  # the provider's own id of this notification
+    refund: RefundReport | None = None  # money went back (at our request or at the provider)
 
 
 @dataclass(frozen=True)
@@ -223,6 +237,8 @@ class Provider:
     simulated = False
     # Whether an unpaid payment is open at the provider, to close when the order ends.
     closes_payments = False
+    # Whether it can give money back (`refund`, `query_refund`).
+    refunds = False
     # The request headers of its notifications worth keeping with the record (no secrets).
     kept_headers: tuple[str, ...] = ()
     # The module of the pages it serves payers, if any, mounted at the site's root.
@@ -277,6 +293,17 @@ class Provider:
     def query_payment(self, order: VipOrder) -> PaymentReport | None:
         """What the provider knows of the order's payment; None when nothing is final.
         `GatewayUnavailable` when it does not answer."""
+        raise NotImplementedError
+
+    def refund(self, order: VipOrder, refund) -> RefundReport:
+        """Ask for `refund` (a `Refund`: its amount, reason and `refund_number`, the
+        idempotency key: the same number again never refunds twice). `GatewayUnavailable` when
+        the provider does not answer, or refuses."""
+        raise NotImplementedError
+
+    def query_refund(self, order: VipOrder, refund) -> RefundReport | None:
+        """What the provider knows of `refund`; None when it has no such refund (the request
+        never reached it). `GatewayUnavailable` when it does not answer."""
         raise NotImplementedError
 
     def close_payment(self, order: VipOrder) -> None:

@@ -19,8 +19,15 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from ...exceptions import OrderNotFound, OrderNotPending
-from ...models import GatewayResult, OrderStatus, PaymentMethod, SandboxPayment, VipOrder
-from ..base import PaymentReport
+from ...models import (
+    GatewayResult,
+    OrderStatus,
+    PaymentMethod,
+    RefundState,
+    SandboxPayment,
+    VipOrder,
+)
+from ..base import PaymentReport, RefundReport
 from ..contract import ContractProvider, signed_headers
 
 logger = logging.getLogger(__name__)
@@ -49,6 +56,39 @@ class SandboxProvider(ContractProvider):
             result=GatewayResult(payment.result),
             amount=Decimal(payment.amount),
             transaction_id=payment.transaction_id,
+        )
+
+    def refund(self, order: VipOrder, refund) -> RefundReport:
+        """The sandbox books the refund on its payment, once per refund number."""
+        with transaction.atomic():
+            payment = (
+                SandboxPayment.objects.select_for_update()
+                .filter(order_number=order.order_number, result=GatewayResult.SUCCESS)
+                .first()
+            )
+            if payment is None:
+                return RefundReport(RefundState.FAILED, code="NO_PAYMENT")
+            if refund.refund_number not in payment.refunds:
+                if payment.refunded_amount + refund.amount > payment.amount:
+                    return RefundReport(RefundState.FAILED, code="NOT_ENOUGH_BALANCE")
+                payment.refunds[refund.refund_number] = str(refund.amount)
+                payment.save(update_fields=["refunds"])
+        return self._report(payment, refund)
+
+    def query_refund(self, order: VipOrder, refund) -> RefundReport | None:
+        payment = SandboxPayment.objects.filter(order_number=order.order_number).first()
+        if payment is None or refund.refund_number not in payment.refunds:
+            return None
+        return self._report(payment, refund)
+
+    @staticmethod
+    def _report(payment: SandboxPayment, refund) -> RefundReport:
+        return RefundReport(
+            RefundState.SUCCEEDED,
+            provider_refund_id=f"SANDBOX-{refund.refund_number}",
+            refund_number=refund.refund_number,
+            amount=Decimal(payment.refunds[refund.refund_number]),
+            code="SUCCESS",
         )
 
     # --- the sandbox's own side: a payer pressing pay ------------------------------------
