@@ -18,6 +18,7 @@ ALL_STAFF_RIGHTS = sorted(
         *permissions.VIEW_ORDERS,
         *permissions.CHANGE_ORDERS,
         *permissions.CREATE_ORDERS,
+        *permissions.REFUND_ORDERS,
     }
 )
 

@@ -35,7 +35,7 @@ def take_back_for_refund(sender, *, refund, order, **kwargs) -> None:
         user_id=order.user_id,
         order_id=order.pk,
         refund_id=refund.pk,
-        share=Fraction(refund.amount) / Fraction(order.amount),
+        refunded_share=Fraction(order.refunded_amount) / Fraction(order.amount),
         days=order.days_bought,
         reason=f"退款¥{refund.amount}（订单 {order.order_number}，退款单 {refund.refund_number}）",
     )
@@ -56,7 +56,7 @@ def preview_take_back(sender, *, order, amount, **kwargs):
     after = expiry_after_take_back(
         user,
         order_id=order.pk,
-        share=Fraction(amount) / Fraction(order.amount),
+        refunded_share=Fraction(order.refunded_amount + amount) / Fraction(order.amount),
         days=order.days_bought,
         now=timezone.now(),
     )

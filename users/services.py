@@ -137,20 +137,22 @@ def vip_take_back(
     user_id: int,
     order_id: int,
     refund_id: int,
-    share: Fraction,
+    refunded_share: Fraction,
     days: int,
     reason: str,
 ) -> VipLedgerEntry:
-    """A refund's days go back: `share` (refunded / paid) of the `days` the order granted,
-    once per refund (a second call answers the first row; the ledger's unique `refund` column
-    backs this against races). Inside the caller's transaction, the one recording the refund.
+    """A refund's days go back, once per refund (a second call answers the first row; the
+    ledger's unique `refund` column backs this against races), inside the caller's
+    transaction: the one recording the refund.
 
-    Only the order's own days still ahead of now are taken: its grant's window (the ledger row
-    of its purchase: the `days` before its expiry then) less what has been used and what its
-    earlier refunds took. Days bought by other orders, and days already used, stay. The share
-    is rounded down to the second, in the member's favour. A membership without an end, or an
-    order whose grant is not on the ledger (the old site's), loses nothing: the row records
-    the refund all the same.
+    `refunded_share` is the part of the order's amount refunded so far, this refund included:
+    the order has then given back that share of the `days` it granted, rounded down to the
+    second in the member's favour (counted on the total, so refunding everything in parts
+    takes exactly every day). Only the order's own days still ahead of now are taken: the
+    window of its grant (its purchase's ledger row: the `days` before its expiry then) less
+    what has been used. Days bought by other orders, and days already used, stay. A membership
+    without an end, or an order whose grant is not on the ledger (the old site's), loses
+    nothing: the row records the refund all the same.
     """
     user = _lock_user(user_id)
     existing = VipLedgerEntry.objects.filter(refund_id=refund_id).first()
@@ -158,11 +160,12 @@ def vip_take_back(
         return existing
     now = timezone.now()
     before = user.vip_expire_time
-    after = expiry_after_take_back(user, order_id=order_id, share=share, days=days, now=now)
+    after = expiry_after_take_back(
+        user, order_id=order_id, refunded_share=refunded_share, days=days, now=now
+    )
     if after != before:
         user.vip_expire_time = after
         user.is_vip = after > now
-    taken = before - after if before is not None and after is not None else timedelta(0)
     entry = _record(
         user=user,
         kind=VipChangeKind.REFUND,
@@ -172,41 +175,38 @@ def vip_take_back(
         refund_id=refund_id,
     )
     logger.info(
-        "vip taken back user=%s order id=%s refund id=%s taken=%s expiry %s -> %s",
-        user_id, order_id, refund_id, taken, before, user.vip_expire_time,
+        "vip taken back user=%s order id=%s refund id=%s expiry %s -> %s",
+        user_id, order_id, refund_id, before, user.vip_expire_time,
     )  # fmt: skip
     return entry
 
 
 def expiry_after_take_back(
-    user: User, *, order_id: int, share: Fraction, days: int, now: datetime
+    user: User, *, order_id: int, refunded_share: Fraction, days: int, now: datetime
 ) -> datetime | None:
-    """Where a refund of `share` of order `order_id` leaves `user`'s membership (see
-    `vip_take_back`; also the refund form's preview)."""
+    """Where refunding `refunded_share` of order `order_id` in all leaves `user`'s membership
+    (see `vip_take_back`; also the refund form's preview)."""
     before = user.vip_expire_time
     if before is None or not user.vip_active(now=now):
         return before
-    taken = min(
-        timedelta(seconds=math.floor(days * 86400 * share)),
-        _unused_days_of(order_id=order_id, days=days, now=now),
-    )
-    return max(now, before - taken) if taken > timedelta(0) else before
-
-
-def _unused_days_of(*, order_id: int, days: int, now: datetime) -> timedelta:
-    """What is left ahead of now of the days order `order_id` granted (see `vip_take_back`)."""
     grant = VipLedgerEntry.objects.filter(order_id=order_id).first()
     if grant is None or grant.expire_after is None:
-        return timedelta(0)
-    window_end = grant.expire_after
-    window_start = window_end - timedelta(days=days)
-    unused = max(timedelta(0), window_end - max(now, window_start))
-    for before, after in VipLedgerEntry.objects.filter(
-        refund__order_id=order_id, kind=VipChangeKind.REFUND
-    ).values_list("expire_before", "expire_after"):
-        if before is not None and after is not None:
-            unused -= before - after
-    return max(timedelta(0), unused)
+        return before
+    taken_before = sum(
+        (
+            expire_before - expire_after
+            for expire_before, expire_after in VipLedgerEntry.objects.filter(
+                refund__order_id=order_id, kind=VipChangeKind.REFUND
+            ).values_list("expire_before", "expire_after")
+            if expire_before is not None and expire_after is not None
+        ),
+        timedelta(0),
+    )
+    window_start = grant.expire_after - timedelta(days=days)
+    unused = grant.expire_after - max(now, window_start) - taken_before
+    wanted = timedelta(seconds=math.floor(days * 86400 * refunded_share)) - taken_before
+    taken = min(wanted, unused)
+    return max(now, before - taken) if taken > timedelta(0) else before
 
 
 def extended_expiry(user: User, *, days: int, now: datetime | None = None) -> datetime | None:
