@@ -87,6 +87,22 @@ class Trade:
     state: str = "NOTPAY"  # NOTPAY, SUCCESS, CLOSED
     transaction_id: str = ""
     notified: list[int] = field(default_factory=list)  # the merchant's answers
+    # The refunds made of it, by the merchant's refund number: {"amount", "id", "status"}.
+    refunds: dict[str, dict] = field(default_factory=dict)
+
+    def refunded(self) -> Decimal:
+        return sum((r["amount"] for r in self.refunds.values()), Decimal("0.00"))
+
+    def book_refund(self, number: str, amount: Decimal, status: str = "SUCCESS") -> dict | None:
+        """A refund, once per number (the idempotency key); None when more than is left."""
+        if number not in self.refunds:
+            if self.state not in ("SUCCESS", "REFUND") or self.refunded() + amount > self.amount:
+                return None
+            self.refunds[number] = {
+                "amount": amount, "id": f"50{secrets.token_hex(14)}", "status": status,
+            }  # fmt: skip
+            self.state = "REFUND"
+        return self.refunds[number]
 
 
 # `fail_next = "trickle"`: the answer's headers at once, then its body one byte every
@@ -157,9 +173,23 @@ class FakeWeChatPay:
                 "payer_currency": "CNY",
             },
         }
-        nonce, associated = secrets.token_hex(6), "transaction"
+        return self._event(
+            "TRANSACTION.SUCCESS", "transaction", transaction, timestamp=timestamp, tamper=tamper
+        )
+
+    def _event(
+        self,
+        event_type: str,
+        original_type: str,
+        resource: dict,
+        *,
+        timestamp: int | None = None,
+        tamper: bool = False,
+    ) -> tuple[bytes, dict[str, str]]:
+        """A notification as WeChat Pay sends it: `resource` encrypted, the body signed."""
+        nonce, associated = secrets.token_hex(6), original_type
         ciphertext = AESGCM(self.apiv3_key.encode()).encrypt(
-            nonce.encode(), json.dumps(transaction).encode(), associated.encode()
+            nonce.encode(), json.dumps(resource).encode(), associated.encode()
         )
         if tamper:
             ciphertext = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
@@ -167,10 +197,10 @@ class FakeWeChatPay:
             "id": secrets.token_hex(18),
             "create_time": datetime.now(CHINA_TIME).isoformat(timespec="seconds"),
             "resource_type": "encrypt-resource",
-            "event_type": "TRANSACTION.SUCCESS",
-            "summary": "支付成功",
+            "event_type": event_type,
+            "summary": "支付成功" if original_type == "transaction" else "退款状态变更",
             "resource": {
-                "original_type": "transaction",
+                "original_type": original_type,
                 "algorithm": "AEAD_AES_256_GCM",
                 "ciphertext": base64.b64encode(ciphertext).decode(),
                 "associated_data": associated,
@@ -229,6 +259,8 @@ class FakeWeChatPay:
                 code,
             )
             return 200, {"code_url": code}
+        if parts[:3] == ["refund", "domestic", "refunds"]:
+            return self._refund_route(method, parts, body)
         if len(parts) in (4, 5) and parts[:3] == ["pay", "transactions", "out-trade-no"]:
             trade = self.trades.get(parts[3])
             if trade is None:
@@ -241,6 +273,65 @@ class FakeWeChatPay:
                 trade.state = "CLOSED"
                 return 204, None
         return 404, {"code": "NOT_FOUND", "message": "接口不存在"}
+
+    # "PROCESSING": the next refunds stay processing (a bank card's), until `settle_refunds`.
+    refund_status = "SUCCESS"
+
+    def _refund_route(self, method: str, parts: list[str], body: bytes) -> tuple[int, dict]:
+        if method == "POST" and len(parts) == 3:
+            data = json.loads(body)
+            trade = self.trades.get(data.get("out_trade_no", ""))
+            if trade is None:
+                return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"}
+            amount = Decimal(data["amount"]["refund"]) / 100
+            if data["amount"]["total"] != int(trade.amount * 100):
+                return 400, {"code": "PARAM_ERROR", "message": "订单金额不符"}
+            refund = trade.book_refund(data["out_refund_no"], amount, self.refund_status)
+            if refund is None:
+                return 403, {"code": "NOT_ENOUGH", "message": "可退金额不足"}
+            return 200, self._refund(trade, data["out_refund_no"])
+        if method == "GET" and len(parts) == 4:
+            for trade in self.trades.values():
+                if parts[3] in trade.refunds:
+                    return 200, self._refund(trade, parts[3])
+            return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
+        return 404, {"code": "NOT_FOUND", "message": "接口不存在"}
+
+    def _refund(self, trade: Trade, number: str) -> dict:
+        refund = trade.refunds[number]
+        return {
+            "refund_id": refund["id"],
+            "out_refund_no": number,
+            "transaction_id": trade.transaction_id,
+            "out_trade_no": trade.out_trade_no,
+            "status": refund["status"],
+            "amount": {
+                "refund": int(refund["amount"] * 100), "total": int(trade.amount * 100),
+                "payer_total": int(trade.amount * 100), "payer_refund": int(refund["amount"] * 100),
+                "currency": "CNY",
+            },
+        }  # fmt: skip
+
+    def refund_notification(
+        self, trade: Trade, number: str, *, status: str = "SUCCESS", mchid: str = MCHID
+    ) -> tuple[bytes, dict[str, str]]:
+        """REFUND.<status> of one of `trade`'s refunds: encrypted and signed, no `appid`."""
+        refund = self._refund(trade, number)
+        resource = {
+            "mchid": mchid,
+            "out_trade_no": trade.out_trade_no,
+            "transaction_id": trade.transaction_id,
+            "out_refund_no": number,
+            "refund_id": refund["refund_id"],
+            "refund_status": status,
+            "success_time": datetime.now(CHINA_TIME).isoformat(timespec="seconds"),
+            "amount": {k: v for k, v in refund["amount"].items() if k != "currency"},
+        }
+        return self._event(f"REFUND.{status}", "refund", resource)
+
+    def settle_refunds(self, trade: Trade, status: str = "SUCCESS") -> None:
+        for refund in trade.refunds.values():
+            refund["status"] = status
 
     def _transaction(self, trade: Trade) -> dict:
         return {
@@ -317,6 +408,7 @@ class FakeAlipay:
         trade_status: str = "TRADE_SUCCESS",
         forged: bool = False,
         charset: str = "utf-8",
+        extra: dict[str, str] | None = None,
     ) -> tuple[bytes, dict[str, str]]:
         """A notification as Alipay sends it: in the charset the merchant's requests use
         (`charset`, "utf-8" or "gbk"), signed over that charset's bytes, form-encoded in it."""
@@ -339,6 +431,7 @@ class FakeAlipay:
             "seller_id": ALIPAY_SELLER_ID,
             "subject": trade.subject,
             "gmt_payment": now,
+            **(extra or {}),
         }
         signing = alipay_signing_text(params, leave_out=("sign", "sign_type"), charset=charset)
         if forged:
@@ -355,6 +448,27 @@ class FakeAlipay:
         trade.transaction_id = trade.transaction_id or f"2026{secrets.token_hex(12)}"
         body, headers = self.notification(trade)
         return _deliver(trade, body, headers)
+
+    def console_refund(
+        self, out_trade_no: str, amount: Decimal, *, request_number: str | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """A refund made in the merchant's console, and the notification Alipay then sends:
+        TRADE_SUCCESS with `refund_fee` after a partial one, TRADE_CLOSED after a full one.
+        A full refund without a request number is known by the order's number."""
+        trade = self.trades[out_trade_no]
+        full = trade.refunded() + amount >= trade.amount
+        number = request_number or (out_trade_no if full else f"console{secrets.token_hex(6)}")
+        assert trade.book_refund(number, amount) is not None
+        trade.refunds[number]["answered"] = True
+        extra = {
+            "refund_fee": f"{trade.refunded():.2f}",
+            "gmt_refund": datetime.now(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        if request_number or not full:
+            extra["out_biz_no"] = number
+        return self.notification(
+            trade, trade_status="TRADE_CLOSED" if full else "TRADE_SUCCESS", extra=extra
+        )
 
     def handle(self, body: bytes) -> tuple[int, dict, bytes]:
         params = dict(parse_qsl(body.decode(), keep_blank_values=True))
@@ -408,9 +522,33 @@ class FakeAlipay:
             status = {"NOTPAY": "WAIT_BUYER_PAY", "SUCCESS": "TRADE_SUCCESS"}.get(
                 trade.state, "TRADE_CLOSED"
             )
+            if trade.state == "REFUND" and trade.refunded() < trade.amount:
+                status = "TRADE_SUCCESS"  # a partial refund leaves the trade as it was
             return {
                 **ok, "trade_no": trade.transaction_id, "trade_status": status,
                 "total_amount": f"{trade.amount:.2f}",
+            }  # fmt: skip
+        if method == "alipay.trade.refund":
+            refund = trade.book_refund(biz["out_request_no"], Decimal(biz["refund_amount"]))
+            if refund is None:
+                return {
+                    "code": "40004",
+                    "msg": "Business Failed",
+                    "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                }
+            repeat = refund.get("answered", False)
+            refund["answered"] = True
+            return {
+                **ok, "trade_no": trade.transaction_id, "fund_change": "N" if repeat else "Y",
+                "refund_fee": f"{trade.refunded():.2f}",
+            }  # fmt: skip
+        if method == "alipay.trade.fastpay.refund.query":
+            refund = trade.refunds.get(biz.get("out_request_no", ""))
+            if refund is None:
+                return {**ok, "out_request_no": biz.get("out_request_no", "")}
+            return {
+                **ok, "trade_no": trade.transaction_id, "out_request_no": biz["out_request_no"],
+                "refund_amount": f"{refund['amount']:.2f}", "refund_status": "REFUND_SUCCESS",
             }  # fmt: skip
         if method == "alipay.trade.close":
             if trade.state == "SUCCESS":

@@ -19,7 +19,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 
 from vipplatform.exceptions import DomainError
 
-from . import metrics, services
+from . import metrics, refunds, services
 from .exceptions import InvalidSignature, NotificationTooLarge
 from .gateways import Provider, provider_named
 from .models import GatewayResult, NotificationOutcome, PaymentNotification, VipOrder
@@ -132,6 +132,11 @@ def notification_process(
             raise DomainError(f"支付渠道 {notification.provider} 未配置")
         parsed = provider.parse(body)
         fields = {"order_number": parsed.order_number, "event_id": parsed.event_id}
+        if parsed.refund is not None and refunds.order_is_paid(parsed.order_number):
+            outcome = _refund_noticed(provider, parsed)
+            _record(notification, outcome, "", **fields)
+            metrics.NOTIFICATIONS.labels(provider.name, str(outcome), "").inc()
+            return None, outcome
         if parsed.result is None:
             _record(notification, NotificationOutcome.IGNORED, "", **fields)
             metrics.NOTIFICATIONS.labels(provider.name, "ignored", "").inc()
@@ -172,6 +177,18 @@ def notification_process(
         elapsed = (timezone.now() - notification.received_at).total_seconds()
         metrics.NOTIFICATION_TO_GRANT.labels(provider=provider.name).observe(elapsed)
     return order, outcome
+
+
+def _refund_noticed(provider: Provider, parsed) -> NotificationOutcome:
+    """Money went back (at our request, or in the provider's console): the refund as the
+    provider confirms it is recorded once; a repeat changes nothing."""
+    order = VipOrder.objects.get(order_number=parsed.order_number)
+    services.check_provider(order, provider.name)
+    report = provider.confirm_refund(order, parsed.refund)
+    refund = refunds.refund_found(
+        order_number=parsed.order_number, provider=provider.name, report=report
+    )
+    return NotificationOutcome.REFUNDED if refund is not None else NotificationOutcome.DUPLICATE
 
 
 def _provider_name(provider: Provider | None, notification: PaymentNotification) -> str:

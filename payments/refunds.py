@@ -49,6 +49,10 @@ def _lock_order(*, order_number: str | None = None, pk: int | None = None) -> Vi
         raise OrderNotFound() from None
 
 
+def order_is_paid(order_number: str) -> bool:
+    return VipOrder.objects.filter(order_number=order_number, status=OrderStatus.PAID).exists()
+
+
 def refundable_left(order: VipOrder) -> Decimal:
     """The order's amount less its refunds processing or made (hold its row lock to rely on it)."""
     committed = Refund.objects.filter(order=order, state__in=COMMITTED).aggregate(
@@ -167,14 +171,15 @@ def refund_found(*, order_number: str, provider: str, report: RefundReport) -> R
     `report.refunded_total` (all refunded so far) makes a refund of what is not yet recorded;
     else `report.amount`. None when it adds nothing (already recorded)."""
     order = _lock_order(order_number=order_number)
-    ours = None
     if report.refund_number:
         ours = Refund.objects.filter(order=order, refund_number=report.refund_number).first()
-    if ours is None and report.provider_refund_id:
+    else:
         ours = Refund.objects.filter(
-            order=order, provider_refund_id=report.provider_refund_id
+            order=order, provider_refund_id=report.provider_refund_id or None
         ).first()
     if ours is not None:
+        if ours.state != RefundState.PROCESSING:
+            return None  # recorded already: a repeat
         return refund_settle(refund_id=ours.pk, report=report)
     if report.state != RefundState.SUCCEEDED or order.status != OrderStatus.PAID:
         return None

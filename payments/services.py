@@ -108,7 +108,7 @@ def _lock_order(*, order_number: str | None = None, pk: int | None = None) -> Vi
         raise OrderNotFound() from None
 
 
-def _check_provider(order: VipOrder, provider: str | None) -> None:
+def check_provider(order: VipOrder, provider: str | None) -> None:
     """A verdict named as coming from `provider` counts only from the provider that serves the
     order (its payment method's, `provider_for`); None: the caller asked that provider."""
     if provider is None:
@@ -153,7 +153,7 @@ def order_mark_paid(
     own: an error rolls the caller's transaction back too.
     """
     order = _lock_order(order_number=order_number)
-    _check_provider(order, provider)
+    check_provider(order, provider)
     _check_amount(order, amount)
     if order.status == OrderStatus.PAID:
         logger.info("payment notification repeated order=%s user=%s", order_number, order.user_id)
@@ -240,7 +240,7 @@ def order_mark_failed(
     """Record the gateway's FAILED: a pending order is cancelled; a payment is never undone.
     `provider` as for `order_mark_paid`."""
     order = _lock_order(order_number=order_number)
-    _check_provider(order, provider)
+    check_provider(order, provider)
     _check_amount(order, amount)
     if order.status != OrderStatus.PENDING:
         logger.info(

@@ -27,7 +27,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
-from ..models import GatewayResult, PaymentMethod, VipOrder
+from ..models import GatewayResult, PaymentMethod, RefundState, VipOrder
 from . import keys
 from .base import (
     CHINA_TIME,
@@ -35,6 +35,7 @@ from .base import (
     PaymentAlreadyMade,
     PaymentReport,
     Provider,
+    RefundReport,
     check_all_or_none,
     deadline,
     http_client,
@@ -78,6 +79,7 @@ class AlipayProvider(Provider):
     methods = (PaymentMethod.ALIPAY,)
     notify_route = True
     closes_payments = True
+    refunds = True
 
     @classmethod
     def from_settings(cls) -> "AlipayProvider | None":
@@ -142,6 +144,66 @@ class AlipayProvider(Provider):
         if status == "TRADE_CLOSED":
             return PaymentReport(GatewayResult.FAILED, amount, answer.get("trade_no", ""))
         return None  # WAIT_BUYER_PAY
+
+    def refund(self, order: VipOrder, refund) -> RefundReport:
+        answer = self._call(
+            "alipay.trade.refund",
+            {
+                "out_trade_no": order.order_number,
+                "refund_amount": f"{refund.amount:.2f}",
+                "out_request_no": refund.refund_number,
+                "refund_reason": refund.reason,
+            },
+            order=order,
+        )
+        if answer.get("code") == "10000":
+            # "Y": money moved now; "N": nothing moved this time (a repeat, or still under
+            # way): the refund query tells.
+            moved = answer.get("fund_change") == "Y"
+            return RefundReport(
+                RefundState.SUCCEEDED if moved else RefundState.PROCESSING,
+                refund_number=refund.refund_number,  # Alipay's only name for a refund
+                amount=refund.amount,
+                code=f"fund_change={answer.get('fund_change')}",
+            )
+        if answer.get("code") == "40004":  # refused for good: not enough left, trade closed...
+            return RefundReport(RefundState.FAILED, code=str(answer.get("sub_code", ""))[:100])
+        raise GatewayUnavailable(f"支付宝退款失败：{answer.get('sub_code') or answer.get('code')}")
+
+    def query_refund(self, order: VipOrder, refund) -> RefundReport | None:
+        return self._query_refund(order, refund.refund_number)
+
+    def _query_refund(self, order: VipOrder, request_number: str) -> RefundReport | None:
+        answer = self._call(
+            "alipay.trade.fastpay.refund.query",
+            {"out_trade_no": order.order_number, "out_request_no": request_number},
+            order=order,
+        )
+        if answer.get("code") != "10000":
+            raise GatewayUnavailable(f"支付宝退款查询失败：{answer.get('sub_code')}")
+        if answer.get("refund_status") != "REFUND_SUCCESS":
+            return None  # no such refund (or not made): asking again is safe
+        return RefundReport(
+            RefundState.SUCCEEDED,
+            refund_number=request_number,
+            amount=_yuan(answer.get("refund_amount")),
+            code="REFUND_SUCCESS",
+        )
+
+    def confirm_refund(self, order: VipOrder, report: RefundReport) -> RefundReport:
+        """A notification's refund is a hint: the refund query confirms it (by the request
+        number it names; a full refund made without one is known by the order's number)."""
+        request_number = report.refund_number or order.order_number
+        found = self._query_refund(order, request_number)
+        if found is None:
+            return RefundReport(RefundState.PROCESSING, refund_number=report.refund_number)
+        return RefundReport(
+            RefundState.SUCCEEDED,
+            refund_number=request_number,
+            amount=found.amount,
+            refunded_total=report.refunded_total,
+            code=found.code,
+        )
 
     def close_payment(self, order: VipOrder) -> None:
         answer = self._call("alipay.trade.close", {"out_trade_no": order.order_number}, order=order)
@@ -240,12 +302,27 @@ class AlipayProvider(Provider):
             else GatewayResult.FAILED if status == "TRADE_CLOSED"
             else None
         )  # fmt: skip
+        # After a refund: `refund_fee` (all refunded so far) and `out_biz_no` (the refund's
+        # request number), with TRADE_SUCCESS after a partial one and TRADE_CLOSED after a full
+        # one. A paid order closed without them was refunded in full too.
+        refund = None
+        refunded = _yuan(params.get("refund_fee"))
+        if refunded is not None or status == "TRADE_CLOSED":
+            refund = RefundReport(
+                RefundState.SUCCEEDED,
+                refund_number=params.get("out_biz_no", "")[:64],
+                refunded_total=refunded if refunded is not None else amount,
+                code=f"{status} refund_fee={params.get('refund_fee', '')}",
+            )
+            if status in PAID:
+                result = None  # the payment was announced before
         return Notification(
             order_number=order_number[:64],
             result=result,
             amount=amount,
             transaction_id=params.get("trade_no", "")[:64],
             event_id=params.get("notify_id", "")[:64],
+            refund=refund,
         )
 
     def order_number_of(self, body: bytes) -> str:

@@ -306,6 +306,11 @@ class Provider:
         never reached it). `GatewayUnavailable` when it does not answer."""
         raise NotImplementedError
 
+    def confirm_refund(self, order: VipOrder, report: RefundReport) -> RefundReport:
+        """A notification's refund, as the provider confirms it (Alipay asks its refund
+        query); as notified by default."""
+        return report
+
     def close_payment(self, order: VipOrder) -> None:
         """Close an unpaid payment so it can no longer be paid. `PaymentAlreadyMade` if the
         buyer paid it meanwhile."""

@@ -31,7 +31,7 @@ from django.core.checks import Error
 from django.http import HttpResponse
 
 from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
-from ..models import GatewayResult, PaymentMethod, VipOrder
+from ..models import GatewayResult, PaymentMethod, RefundState, VipOrder
 from . import keys
 from .base import (
     CHINA_TIME,
@@ -39,6 +39,7 @@ from .base import (
     PaymentAlreadyMade,
     PaymentReport,
     Provider,
+    RefundReport,
     check_all_or_none,
     deadline,
     http_client,
@@ -92,6 +93,7 @@ class WeChatPayProvider(Provider):
     methods = (PaymentMethod.WECHAT,)
     notify_route = True
     closes_payments = True
+    refunds = True
     kept_headers = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial",
                     "Wechatpay-Signature")  # fmt: skip
 
@@ -169,6 +171,30 @@ class WeChatPayProvider(Provider):
         if state in ("CLOSED", "REVOKED", "PAYERROR"):
             return PaymentReport(GatewayResult.FAILED, amount, answer.get("transaction_id", ""))
         return None  # NOTPAY, USERPAYING: not final; REFUND: paid before, the order says so
+
+    def refund(self, order: VipOrder, refund) -> RefundReport:
+        answer = self._call(
+            "POST",
+            "/v3/refund/domestic/refunds",
+            {
+                "out_trade_no": order.order_number,
+                "out_refund_no": refund.refund_number,
+                "reason": refund.reason,
+                "notify_url": self.config.notify_url,
+                "amount": {
+                    "refund": fen(refund.amount),
+                    "total": fen(order.amount),
+                    "currency": "CNY",
+                },
+            },
+            order=order,
+        )
+        return _refund_report(answer)
+
+    def query_refund(self, order: VipOrder, refund) -> RefundReport | None:
+        path = f"/v3/refund/domestic/refunds/{refund.refund_number}"
+        answer = self._call("GET", path, order=order, not_found_ok=True)
+        return None if answer is None else _refund_report(answer)
 
     def close_payment(self, order: VipOrder) -> None:
         path = f"/v3/pay/transactions/out-trade-no/{order.order_number}/close"
@@ -299,6 +325,8 @@ class WeChatPayProvider(Provider):
         transaction = self._decrypt(event)
         if transaction.get("mchid") != self.config.mchid:
             raise NotificationInvalid("商户号不符")
+        if str(event.get("event_type", "")).startswith("REFUND."):
+            return self._refund_notification(event, transaction)
         if transaction.get("appid") != self.config.appid:
             raise NotificationInvalid("应用ID不符")
         order_number = transaction.get("out_trade_no")
@@ -319,8 +347,52 @@ class WeChatPayProvider(Provider):
             event_id=str(event.get("id", ""))[:64],
         )
 
+    def _refund_notification(self, event: dict, refund: dict) -> Notification:
+        """REFUND.SUCCESS, REFUND.ABNORMAL or REFUND.CLOSED: the resource is the refund, with
+        no `appid` (the merchant number and our APIv3 key prove it is ours)."""
+        order_number = refund.get("out_trade_no")
+        if not isinstance(order_number, str) or not order_number:
+            raise NotificationInvalid("通知缺少商户订单号")
+        total = _total(refund)
+        report = _refund_report(refund)
+        if total is None or report.amount is None:
+            raise NotificationInvalid("通知金额无效")
+        return Notification(
+            order_number=order_number[:64],
+            result=None,
+            amount=yuan(total),
+            transaction_id=str(refund.get("transaction_id", ""))[:64],
+            event_id=str(event.get("id", ""))[:64],
+            refund=report,
+        )
+
     def acknowledge(self, order: VipOrder | None) -> HttpResponse:
         return HttpResponse(status=204)
+
+
+# A refund's `status` (an answer) or `refund_status` (a notification), in our terms. ABNORMAL:
+# the money could not reach the buyer (a closed card); the merchant settles it by hand.
+REFUND_STATES = {
+    "SUCCESS": RefundState.SUCCEEDED,
+    "PROCESSING": RefundState.PROCESSING,
+    "CLOSED": RefundState.CLOSED,
+    "ABNORMAL": RefundState.FAILED,
+}
+
+
+def _refund_report(answer: dict) -> RefundReport:
+    status = str(answer.get("status") or answer.get("refund_status") or "")
+    amount = answer.get("amount")
+    refunded = amount.get("refund") if isinstance(amount, dict) else None
+    return RefundReport(
+        REFUND_STATES.get(status, RefundState.PROCESSING),
+        provider_refund_id=str(answer.get("refund_id", ""))[:64],
+        refund_number=str(answer.get("out_refund_no", ""))[:64],
+        amount=yuan(refunded)
+        if isinstance(refunded, int) and not isinstance(refunded, bool)
+        else None,
+        code=status,
+    )
 
 
 class _Refused(Exception):
