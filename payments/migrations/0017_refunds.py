@@ -14,6 +14,9 @@ class Migration(migrations.Migration):
     dependencies = [
         ('payments', '0016_provider_calls'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        # `requested_by` references `user.id`, which takes the site's type in users.0002: on
+        # a database of an earlier release the key must have it first.
+        ('users', '0008_search_indexes'),
     ]
 
     operations = [

@@ -90,7 +90,7 @@ class TestSearch:
         assert set(body["content"][0]) == {
             "id", "userId", "orderNumber", "vipType", "vipTypeName", "amount", "paymentMethod",
             "paymentMethodName", "status", "statusName", "createTime", "payTime", "expireTime",
-            "qrCodeUrl",
+            "qrCodeUrl", "refundedAmount",  # the last one added: what went back
         }  # fmt: skip
 
     def test_pages_count_from_zero(self, staff_api, orders):
