@@ -25,13 +25,13 @@ from . import metrics, status_cache, totals
 from .calls import provider_call
 from .exceptions import (
     GatewayUnavailable,
-    OrderNotFound,
     OrderNotRefundable,
     RefundsUnsupported,
     RefundTooLarge,
 )
 from .gateways import RefundReport, provider_for, provider_named
 from .models import OrderStatus, ProviderCall, Refund, RefundState, VipOrder, new_refund_number
+from .services import lock_order
 from .signals import refund_succeeded
 
 logger = logging.getLogger(__name__)
@@ -39,14 +39,6 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 # What counts against what is left to refund.
 COMMITTED = (RefundState.PROCESSING, RefundState.SUCCEEDED)
-
-
-def _lock_order(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
-    lookup = {"order_number": order_number} if order_number is not None else {"pk": pk}
-    try:
-        return VipOrder.objects.select_for_update().get(**lookup)
-    except VipOrder.DoesNotExist:
-        raise OrderNotFound() from None
 
 
 def order_is_paid(order_number: str) -> bool:
@@ -63,7 +55,7 @@ def refundable_left(order: VipOrder) -> Decimal:
 
 @transaction.atomic
 def _reserve(*, order_number: str, amount: Decimal | None, reason: str, actor) -> Refund:
-    order = _lock_order(order_number=order_number)
+    order = lock_order(order_number=order_number)
     if order.status != OrderStatus.PAID:
         raise OrderNotRefundable()
     provider = provider_for(order.payment_method) if order.payment_method is not None else None
@@ -133,7 +125,7 @@ def refund_settle(*, refund_id: int, report: RefundReport) -> Refund:
     """Record what the provider says of a refund, once: a refund that is no longer processing
     is left as it is (a repeated notification, a late answer)."""
     order_id = Refund.objects.values_list("order_id", flat=True).get(pk=refund_id)
-    order = _lock_order(pk=order_id)  # the order first, as `_reserve` does: no deadlock
+    order = lock_order(pk=order_id)  # the order first, as `_reserve` does: no deadlock
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     if refund.state != RefundState.PROCESSING:
         return refund
@@ -170,7 +162,7 @@ def refund_found(*, order_number: str, provider: str, report: RefundReport) -> R
     made at the provider (its console) is recorded as made there, and the membership follows.
     `report.refunded_total` (all refunded so far) makes a refund of what is not yet recorded;
     else `report.amount`. None when it adds nothing (already recorded)."""
-    order = _lock_order(order_number=order_number)
+    order = lock_order(order_number=order_number)
     if report.refund_number:
         ours = Refund.objects.filter(order=order, refund_number=report.refund_number).first()
     else:

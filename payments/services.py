@@ -98,7 +98,7 @@ def order_create(
     return order
 
 
-def _lock_order(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
+def lock_order(*, order_number: str | None = None, pk: int | None = None) -> VipOrder:
     lookup = {"order_number": order_number} if order_number is not None else {"pk": pk}
     try:
         # No join here: FOR UPDATE would lock the plan row too, and serialise every payment
@@ -152,7 +152,7 @@ def order_mark_paid(
     the order (`WrongProvider`). Inside a caller's transaction it takes no savepoint of its
     own: an error rolls the caller's transaction back too.
     """
-    order = _lock_order(order_number=order_number)
+    order = lock_order(order_number=order_number)
     check_provider(order, provider)
     _check_amount(order, amount)
     if order.status == OrderStatus.PAID:
@@ -239,7 +239,7 @@ def order_mark_failed(
 ) -> tuple[VipOrder, NotificationOutcome]:
     """Record the gateway's FAILED: a pending order is cancelled; a payment is never undone.
     `provider` as for `order_mark_paid`."""
-    order = _lock_order(order_number=order_number)
+    order = lock_order(order_number=order_number)
     check_provider(order, provider)
     _check_amount(order, amount)
     if order.status != OrderStatus.PENDING:
@@ -268,7 +268,7 @@ def _status_changed(order: VipOrder) -> None:
 @transaction.atomic
 def order_cancel(*, order_id: int) -> VipOrder:
     """The buyer (or staff) gives up a pending order; anything else is a conflict."""
-    order = _lock_order(pk=order_id)
+    order = lock_order(pk=order_id)
     if order.effective_status() != OrderStatus.PENDING:
         raise OrderNotPending()
     order.status = OrderStatus.CANCELLED
@@ -312,7 +312,7 @@ def order_retry_grant(*, order_id: int) -> bool:
     Answers whether the grant is now done. An order whose grant already succeeded (by another
     retry, say) is left as it is, so a grant is never made twice.
     """
-    order = _lock_order(pk=order_id)
+    order = lock_order(pk=order_id)
     if order.status != OrderStatus.PAID or order.grant_failed_at is None:
         return order.status == OrderStatus.PAID
     logger.info("retrying vip grant order=%s user=%s", order.order_number, order.user_id)

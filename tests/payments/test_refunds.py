@@ -12,6 +12,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from payments import refunds
 from payments.exceptions import GatewayUnavailable
@@ -72,6 +73,8 @@ def test_a_full_refund_takes_the_orders_days_back(
     order = paid_order(user, plans)
     user.refresh_from_db()
     granted = user.vip_expire_time
+    labels = {"provider": "sandbox", "outcome": "succeeded", "origin": "platform"}
+    counted = REGISTRY.get_sample_value("vip_refunds_total", labels) or 0
     with django_capture_on_commit_callbacks(execute=True):  # the notice goes after commit
         answer = refund(staff_api, order, reason="七天无理由")
     assert answer.status_code == HTTPStatus.OK, answer.content
@@ -92,9 +95,13 @@ def test_a_full_refund_takes_the_orders_days_back(
     assert listed["statusName"] == "已退款" and listed["status"] == 1
     assert listed["refundedAmount"] == 29.9
     assert [m.subject for m in mail.outbox][-1] == "退款成功：月度会员 ¥29.90"
+    assert "已结束" in mail.outbox[-1].body
+    assert REGISTRY.get_sample_value("vip_refunds_total", labels) == counted + 1
 
 
-def test_a_partial_refund_takes_its_share_rounded_down_to_the_second(staff_api, user, plans):
+def test_a_partial_refund_takes_its_share_rounded_down_to_the_second(
+    staff_api, user, plans, client_for
+):
     order = paid_order(user, plans)
     user.refresh_from_db()
     granted = user.vip_expire_time
@@ -107,6 +114,8 @@ def test_a_partial_refund_takes_its_share_rounded_down_to_the_second(staff_api, 
     assert user.is_vip
     detail = staff_api.get(f"/api/payment/orders/by-number/{order.order_number}").json()
     assert (detail["statusName"], detail["refundedAmount"]) == ("部分退款", 10.0)
+    page = client_for(user).get("/vip/").content.decode()  # the member's own page says so too
+    assert f"<td>{order.order_number}</td><td>月度会员</td><td>¥29.90</td><td>部分退款</td>" in page
     # the rest, by default
     rest = refund(staff_api, order, reason="全部退回").json()
     assert rest["amount"] == 19.9
