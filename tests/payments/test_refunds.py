@@ -150,6 +150,18 @@ def test_more_than_is_left_is_refused_and_changes_nothing(staff_api, user, plans
         assert field in answer.json()["fields"]
 
 
+def test_an_order_paid_by_the_callback_alone_is_refunded_too(staff_api, user, plans):
+    order = VipOrderFactory(user=user, plan=plans[1], payment_method=0)
+    from rest_framework.test import APIClient
+
+    post_callback(APIClient(), {"orderId": order.order_number, "status": "SUCCESS"})
+    body = refund(staff_api, order, amount="10.00", reason="curl").json()
+    assert (body["state"], body["providerRefundId"]) == (
+        "succeeded",
+        f"LOCAL-{body['refundNumber']}",
+    )
+
+
 def test_only_paid_orders_are_refunded(staff_api, user, plans):
     pending = VipOrderFactory(user=user, plan=plans[1])
     answer = refund(staff_api, pending, reason="x")
