@@ -132,8 +132,9 @@ def notification_process(
             raise DomainError(f"支付渠道 {notification.provider} 未配置")
         parsed = provider.parse(body)
         fields = {"order_number": parsed.order_number, "event_id": parsed.event_id}
-        if parsed.refund is not None and refunds.order_is_paid(parsed.order_number):
-            outcome = _refund_noticed(provider, parsed)
+        paid = refunds.paid_order(parsed.order_number) if parsed.refund is not None else None
+        if paid is not None:
+            outcome = _refund_noticed(provider, paid, parsed.refund)
             _record(notification, outcome, "", **fields)
             metrics.NOTIFICATIONS.labels(provider.name, str(outcome), "").inc()
             return None, outcome
@@ -179,14 +180,13 @@ def notification_process(
     return order, outcome
 
 
-def _refund_noticed(provider: Provider, parsed) -> NotificationOutcome:
-    """Money went back (at our request, or in the provider's console): the refund as the
-    provider confirms it is recorded once; a repeat changes nothing."""
-    order = VipOrder.objects.get(order_number=parsed.order_number)
+def _refund_noticed(provider: Provider, order: VipOrder, notified) -> NotificationOutcome:
+    """Money went back from a paid order (at our request, or in the provider's console): the
+    refund as the provider confirms it is recorded once; a repeat changes nothing."""
     services.check_provider(order, provider.name)
-    report = provider.confirm_refund(order, parsed.refund)
+    report = provider.confirm_refund(order, notified)
     refund = refunds.refund_found(
-        order_number=parsed.order_number, provider=provider.name, report=report
+        order_number=order.order_number, provider=provider.name, report=report
     )
     return NotificationOutcome.REFUNDED if refund is not None else NotificationOutcome.DUPLICATE
 

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from . import metrics, status_cache, totals
+from . import metrics, totals
 from .calls import provider_call
 from .exceptions import (
     GatewayUnavailable,
@@ -41,16 +41,19 @@ ZERO = Decimal("0.00")
 COMMITTED = (RefundState.PROCESSING, RefundState.SUCCEEDED)
 
 
-def order_is_paid(order_number: str) -> bool:
-    return VipOrder.objects.filter(order_number=order_number, status=OrderStatus.PAID).exists()
+def paid_order(order_number: str) -> VipOrder | None:
+    """The order, if it is paid (a refund concerns nothing else)."""
+    return VipOrder.objects.filter(order_number=order_number, status=OrderStatus.PAID).first()
+
+
+def _refunds_total(order: VipOrder, *states: str) -> Decimal:
+    total = Refund.objects.filter(order=order, state__in=states).aggregate(total=Sum("amount"))
+    return total["total"] or ZERO
 
 
 def refundable_left(order: VipOrder) -> Decimal:
     """The order's amount less its refunds processing or made (hold its row lock to rely on it)."""
-    committed = Refund.objects.filter(order=order, state__in=COMMITTED).aggregate(
-        total=Sum("amount")
-    )["total"]
-    return order.amount - (committed or ZERO)
+    return order.amount - _refunds_total(order, *COMMITTED)
 
 
 @transaction.atomic
@@ -151,7 +154,6 @@ def refund_settle(*, refund_id: int, report: RefundReport) -> Refund:
 def _refunded(order: VipOrder, refund: Refund) -> None:
     order.refunded_amount += refund.amount
     order.save(update_fields=["refunded_amount"])
-    status_cache.order_changed(order)
     totals.order_day_changed(order.create_time)
     refund_succeeded.send(sender=Refund, refund=refund, order=order)
 
@@ -165,10 +167,12 @@ def refund_found(*, order_number: str, provider: str, report: RefundReport) -> R
     order = lock_order(order_number=order_number)
     if report.refund_number:
         ours = Refund.objects.filter(order=order, refund_number=report.refund_number).first()
-    else:
+    elif report.provider_refund_id:
         ours = Refund.objects.filter(
-            order=order, provider_refund_id=report.provider_refund_id or None
+            order=order, provider_refund_id=report.provider_refund_id
         ).first()
+    else:
+        ours = None
     if ours is not None:
         if ours.state != RefundState.PROCESSING:
             return None  # recorded already: a repeat
@@ -177,7 +181,11 @@ def refund_found(*, order_number: str, provider: str, report: RefundReport) -> R
         return None
     if report.refunded_total is not None:
         # Ours still processing are the provider's too: settle them by asking, not by guessing.
-        amount = report.refunded_total - order.refunded_amount - _processing(order)
+        amount = (
+            report.refunded_total
+            - order.refunded_amount
+            - _refunds_total(order, RefundState.PROCESSING)
+        )
     else:
         amount = report.amount or ZERO
     amount = min(amount, refundable_left(order))
@@ -197,13 +205,6 @@ def refund_found(*, order_number: str, provider: str, report: RefundReport) -> R
         order_number, amount, report.provider_refund_id,
     )  # fmt: skip
     return refund_settle(refund_id=refund.pk, report=report)
-
-
-def _processing(order: VipOrder) -> Decimal:
-    total = Refund.objects.filter(order=order, state=RefundState.PROCESSING).aggregate(
-        total=Sum("amount")
-    )["total"]
-    return total or ZERO
 
 
 def refunds_complete(*, older_than_seconds: int = 60, limit: int = 200) -> int:
