@@ -1,6 +1,7 @@
-"""The staff overview in the admin (`/admin/overview/`): the last 30 days' sales, conversion by
-payment method, members over time, and what went wrong lately, drawn with Chart.js (served by
-the project). A fixed number of aggregate queries, however many orders there are."""
+"""The staff overview in the admin (`/admin/overview/`): the last 30 days' sales and refunds,
+conversion by payment method, members over time, and what went wrong lately, drawn with
+Chart.js (served by the project). A fixed number of aggregate queries, however many orders
+there are."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -63,6 +64,7 @@ def overview(request):
     charts = {
         "days": [day.strftime("%m-%d") for day in days],
         "sales": [str(sales.get(day, {}).get("sales") or Decimal("0.00")) for day in days],
+        "refunded": [str(sales.get(day, {}).get("refunded") or Decimal("0.00")) for day in days],
         "paidOrders": [sales.get(day, {}).get("orders", 0) for day in days],
         "members": [snapshots.get(day) for day in days],
         "refused": [refused.get(day, 0) for day in days],
@@ -73,6 +75,8 @@ def overview(request):
         "title": "运营概览",
         "charts": charts,
         "total_sales": sum((Decimal(v) for v in charts["sales"]), Decimal("0.00")),
+        "total_refunded": sum((Decimal(v) for v in charts["refunded"]), Decimal("0.00")),
+        "paid_after_close": payments.paid_after_close_count(),
         "total_paid": sum(charts["paidOrders"]),
         "active_members": snapshots[today],
         "conversion": conversion,

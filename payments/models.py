@@ -372,6 +372,13 @@ class OrderDayTotal(models.Model):
     pay_day = models.DateField("支付日期", null=True)
     orders = models.PositiveIntegerField("订单数")
     amount = models.DecimalField("金额", max_digits=14, decimal_places=2)
+    # What went back from these orders (counted with the order, on its day of payment), how
+    # many of them, and how many were paid after they had closed.
+    refunded_amount = models.DecimalField(
+        "已退款金额", max_digits=14, decimal_places=2, default=Decimal("0.00")
+    )
+    refunded_orders = models.PositiveIntegerField("有退款的订单数", default=0)
+    paid_after_close = models.PositiveIntegerField("关闭后支付的订单数", default=0)
 
     class Meta:
         db_table = "order_day_total"

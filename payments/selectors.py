@@ -64,22 +64,29 @@ def order_search(
     return orders.order_by(*ordering)
 
 
-def _order_counts(rows, *, count: str, amount: str) -> dict:
-    """The statistics' sums over `rows` (orders, or daily totals whose `count` and `amount`
-    columns hold them), by stored status, in one aggregate query."""
+def _order_counts(rows, *, totals: bool) -> dict:
+    """The statistics' sums over `rows` (orders, or with `totals` the daily totals, whose
+    columns hold the counts and sums), by stored status, in one aggregate query."""
     zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+    count = "orders" if totals else Value(1)
 
     def number(condition=None):
         return Coalesce(Sum(count, filter=condition), 0)
 
+    def orders_with(column: str, condition: Q):  # a column of the totals, or a live count
+        return Coalesce(Sum(column), 0) if totals else number(condition)
+
     return rows.aggregate(
+        refundedAmount=Coalesce(Sum("refunded_amount"), zero),
+        refundedOrders=orders_with("refunded_orders", Q(refunded_amount__gt=0)),
+        paidAfterCloseOrders=orders_with("paid_after_close", Q(paid_after_close=True)),
         totalOrders=number(),
         storedPending=number(Q(status=OrderStatus.PENDING)),
         paidOrders=number(Q(status=OrderStatus.PAID)),
         cancelledOrders=number(Q(status=OrderStatus.CANCELLED)),
         storedExpired=number(Q(status=OrderStatus.EXPIRED)),
-        totalAmount=Coalesce(Sum(amount), zero),
-        paidAmount=Coalesce(Sum(amount, filter=Q(status=OrderStatus.PAID)), zero),
+        totalAmount=Coalesce(Sum("amount"), zero),
+        paidAmount=Coalesce(Sum("amount", filter=Q(status=OrderStatus.PAID)), zero),
         wechatOrders=number(Q(payment_method=PaymentMethod.WECHAT)),
         alipayOrders=number(Q(payment_method=PaymentMethod.ALIPAY)),
         bankCardOrders=number(Q(payment_method=PaymentMethod.BANK_CARD)),
@@ -96,13 +103,9 @@ def order_statistics() -> dict:
     whenever it was counted."""
     now = timezone.now()
     through = totals.counted_through()
-    counted = (
-        _order_counts(OrderDayTotal.objects.all(), count="orders", amount="amount")
-        if through
-        else {}
-    )
+    counted = _order_counts(OrderDayTotal.objects.all(), totals=True) if through else {}
     live = VipOrder.objects.filter(totals.uncounted_q(through))
-    stats = _order_counts(live, count=Value(1), amount="amount")
+    stats = _order_counts(live, totals=False)
     for key, value in counted.items():
         stats[key] += value
     stored_pending = stats.pop("storedPending")
@@ -114,6 +117,7 @@ def order_statistics() -> dict:
         if total
         else Decimal("0.00")
     )
+    stats["netAmount"] = stats["paidAmount"] - stats["refundedAmount"]
     return stats
 
 
@@ -146,8 +150,9 @@ def orders_to_reconcile(
 
 
 def sales_by_day(*, since: datetime) -> list[dict]:
-    """Paid orders and their takings per day of payment (site time) since `since`: the daily
-    totals' and the uncounted orders' (`payments.totals`), each one GROUP BY."""
+    """Paid orders, their takings and what went back of them (counted with the order) per day
+    of payment (site time) since `since`: the daily totals' and the uncounted orders'
+    (`payments.totals`), each one GROUP BY."""
     through = totals.counted_through()
     by_day: dict = {}
     parts = [
@@ -155,7 +160,7 @@ def sales_by_day(*, since: datetime) -> list[dict]:
         .filter(pay_time__gte=since)
         .annotate(day=TruncDate("pay_time"))
         .values("day")
-        .annotate(orders=Count("id"), sales=Sum("amount"))
+        .annotate(orders=Count("id"), sales=Sum("amount"), refunded=Sum("refunded_amount"))
     ]
     if through:
         parts.append(
@@ -163,15 +168,26 @@ def sales_by_day(*, since: datetime) -> list[dict]:
                 status=OrderStatus.PAID, pay_day__gte=timezone.localdate(since)
             )
             .values("pay_day")
-            .annotate(orders=Sum("orders"), sales=Sum("amount"))
+            .annotate(orders=Sum("orders"), sales=Sum("amount"), refunded=Sum("refunded_amount"))
         )
     for part in parts:
         for row in part.order_by():
             key = row.get("day", row.get("pay_day"))
-            day = by_day.setdefault(key, {"day": key, "orders": 0, "sales": 0})
+            day = by_day.setdefault(key, {"day": key, "orders": 0, "sales": 0, "refunded": 0})
             day["orders"] += row["orders"]
             day["sales"] += row["sales"]
+            day["refunded"] += row["refunded"]
     return [by_day[day] for day in sorted(by_day)]
+
+
+def paid_after_close_count() -> int:
+    """How many orders were paid after they had closed (each a refund a buyer may ask for):
+    the daily totals' and the uncounted orders'."""
+    through = totals.counted_through()
+    live = VipOrder.objects.filter(totals.uncounted_q(through), paid_after_close=True).count()
+    if through is None:
+        return live
+    return live + OrderDayTotal.objects.aggregate(n=Coalesce(Sum("paid_after_close"), 0))["n"]
 
 
 def conversion_by_method(*, since: date) -> list[dict]:

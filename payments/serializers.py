@@ -226,6 +226,17 @@ class OrderStatisticsOutput(LabelledSerializer):
     monthlyOrders = serializers.IntegerField()
     quarterlyOrders = serializers.IntegerField()
     yearlyOrders = serializers.IntegerField()
+    # Added with refunds (the old front end reads none of them).
+    refundedOrders = serializers.IntegerField(help_text="有退款（部分或全部）的订单数")
+    refundedAmount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="已退款金额"
+    )
+    netAmount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="净收入：已支付金额减去已退款金额"
+    )
+    paidAfterCloseOrders = serializers.IntegerField(
+        help_text="订单已取消或已过期后才收到付款的订单数（可考虑退款）"
+    )
 
 
 class RefundInput(FlatSerializer):

@@ -39,13 +39,33 @@ def uncounted_q(through: date | None) -> Q:
     return Q(create_time__gte=day_start(through + timedelta(days=1))) | Q(create_time__isnull=True)
 
 
-def _grouped(orders):
-    return (
+def _grouped(orders) -> list[dict]:
+    """The `OrderDayTotal` rows of `orders`: one GROUP BY. (The sums are named apart from the
+    order's own columns while they are computed: a filter on `refunded_amount` would
+    otherwise read the sum.)"""
+    rows = (
         orders.annotate(pay_day=TruncDate("pay_time"))
         .values("status", "plan_id", "payment_method", "pay_day")
-        .annotate(orders=Count("id"), amount=Sum("amount"))
+        .annotate(
+            orders=Count("id"),
+            amount=Sum("amount"),
+            refunded=Sum("refunded_amount"),
+            with_refunds=Count("id", filter=Q(refunded_amount__gt=0)),
+            late=Count("id", filter=Q(paid_after_close=True)),
+        )
         .order_by()
     )
+    return [
+        {
+            **{key: row[key] for key in ("status", "plan_id", "payment_method", "pay_day")},
+            "orders": row["orders"],
+            "amount": row["amount"],
+            "refunded_amount": row["refunded"],
+            "refunded_orders": row["with_refunds"],
+            "paid_after_close": row["late"],
+        }
+        for row in rows
+    ]
 
 
 def totals_count_day(day: date) -> int:
@@ -88,8 +108,8 @@ def totals_refresh(*, everything: bool = False, today: date | None = None) -> in
 
 
 def order_day_changed(created: datetime | None) -> None:
-    """An order created at `created` changed status: when the transaction commits, count its
-    day again if the totals hold it already (today's orders are counted live)."""
+    """An order created at `created` changed status, or was refunded: when the transaction
+    commits, count its day again if the totals hold it already (today's orders are counted live)."""
     if created is None:
         return
     day = timezone.localdate(created)

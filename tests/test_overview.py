@@ -122,3 +122,17 @@ def test_it_shows_the_workers_broker_and_cache(boss, settings, own_redis):
     assert "消息队列：<strong>无法连接</strong>" in page
     settings.CELERY_BROKER_URL = own_redis.url(3)
     assert "消息队列：<strong>正常</strong>" in boss.get("/admin/overview/").content.decode()
+
+
+def test_refunds_and_payments_after_close_show(boss, plans):
+    now = timezone.now()
+    VipOrderFactory(plan=plans[2], status=OrderStatus.PAID, pay_time=now, refunded_amount=22)
+    VipOrderFactory(plan=plans[1], status=OrderStatus.PAID, pay_time=now, paid_after_close=True)
+    response = boss.get("/admin/overview/")
+    charts = response.context["charts"]
+    assert (charts["sales"][-1], charts["refunded"][-1]) == ("117.90", "22.00")
+    assert response.context["total_refunded"] == Decimal("22.00")
+    page = response.content.decode()
+    assert 'id="total-refunded">¥22.00<' in page
+    assert "订单取消或过期后才收到付款的订单 <strong>1</strong> 笔" in page
+    assert "?money=paid_after_close" in page

@@ -10,6 +10,7 @@
       labels: data.days,
       datasets: [
         { type: "bar", label: "销售额（元）", data: data.sales.map(Number), backgroundColor: gold, yAxisID: "y" },
+        { type: "bar", label: "其中已退款（元）", data: data.refunded.map(Number), backgroundColor: red, yAxisID: "y" },
         { type: "line", label: "已支付订单", data: data.paidOrders, borderColor: blue, yAxisID: "orders" },
       ],
     },

@@ -268,6 +268,10 @@ class TestStatistics:
             "monthlyOrders": 3,
             "quarterlyOrders": 2,
             "yearlyOrders": 1,
+            "refundedOrders": 0,
+            "refundedAmount": 0.0,
+            "netAmount": float(Decimal("29.90") + Decimal("328.00")),
+            "paidAfterCloseOrders": 0,
         }
 
     def test_with_no_orders(self, staff_api, plans):

@@ -49,7 +49,11 @@ def scanned_statistics() -> dict:
         monthlyOrders=Count("pk", filter=Q(plan_id=PlanCode.MONTHLY)),
         quarterlyOrders=Count("pk", filter=Q(plan_id=PlanCode.QUARTERLY)),
         yearlyOrders=Count("pk", filter=Q(plan_id=PlanCode.YEARLY)),
+        refundedOrders=Count("pk", filter=Q(refunded_amount__gt=0)),
+        refundedAmount=Coalesce(Sum("refunded_amount"), zero),
+        paidAfterCloseOrders=Count("pk", filter=Q(paid_after_close=True)),
     )
+    stats["netAmount"] = stats["paidAmount"] - stats["refundedAmount"]
     total = stats["totalOrders"]
     stats["paymentRate"] = (
         (Decimal(stats["paidOrders"] * 100) / total).quantize(Decimal("0.01"))
@@ -61,11 +65,11 @@ def scanned_statistics() -> dict:
 
 def scanned_sales(since) -> list[tuple]:
     return [
-        (row["day"], row["orders"], row["sales"])
+        (row["day"], row["orders"], row["sales"], row["refunded"])
         for row in VipOrder.objects.filter(status=OrderStatus.PAID, pay_time__gte=since)
         .annotate(day=TruncDate("pay_time"))
         .values("day")
-        .annotate(orders=Count("id"), sales=Sum("amount"))
+        .annotate(orders=Count("id"), sales=Sum("amount"), refunded=Sum("refunded_amount"))
         .order_by("day")
     ]
 
@@ -84,13 +88,17 @@ def history(plans):
         for plan in plans:
             created = now - timedelta(days=days_ago, hours=plan.pk)
             status = next(statuses)
+            paid = status == OrderStatus.PAID
             made.append(
                 VipOrderFactory(
                     plan=plan,
                     status=status,
                     payment_method=next(methods),
                     create_time=created,
-                    pay_time=created + timedelta(minutes=3) if status == OrderStatus.PAID else None,
+                    pay_time=created + timedelta(minutes=3) if paid else None,
+                    # some paid orders refunded in full or in part, some paid after they closed
+                    refunded_amount=plan.price / (1 + days_ago % 3) if paid and days_ago % 2 else 0,
+                    paid_after_close=paid and days_ago % 5 == 0,
                 )
             )
     VipOrderFactory(
@@ -139,7 +147,9 @@ def test_a_late_payment_of_an_old_order_counts_at_once(history, django_capture_o
     assert selectors.order_statistics() == scanned_statistics()
     since = timezone.now() - timedelta(days=30)
     sales = selectors.sales_by_day(since=since)
-    assert [(r["day"], r["orders"], r["sales"]) for r in sales] == scanned_sales(since)
+    assert [(r["day"], r["orders"], r["sales"], r["refunded"]) for r in sales] == scanned_sales(
+        since
+    )
 
 
 def test_another_programs_change_counts_at_the_nightly_recount(history):
@@ -157,7 +167,9 @@ def test_the_overview_reads_the_totals_and_equals_a_scan(history):
     first_day = timezone.localdate() - timedelta(days=29)
     since = totals.day_start(first_day)
     sales = selectors.sales_by_day(since=since)
-    assert [(r["day"], r["orders"], r["sales"]) for r in sales] == scanned_sales(since)
+    assert [(r["day"], r["orders"], r["sales"], r["refunded"]) for r in sales] == scanned_sales(
+        since
+    )
     scanned = {
         row["payment_method"]: (row["created"], row["paid"])
         for row in VipOrder.objects.filter(create_time__gte=since)

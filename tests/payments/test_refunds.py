@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from payments import refunds
+from payments import refunds, totals
 from payments.exceptions import GatewayUnavailable
 from payments.gateways.sandbox import SandboxProvider
 from payments.models import OrderStatus, Refund, RefundState, SandboxPayment, VipOrder
@@ -261,3 +261,15 @@ def test_two_refunds_at_once_never_exceed_the_amount(user, plans, monkeypatch):
     order.refresh_from_db()
     assert order.refunded_amount == Decimal("20.00")
     assert Refund.objects.filter(order=order).count() == 1
+
+
+def test_a_refund_of_an_order_the_totals_hold_counts_at_once(
+    staff_api, user, plans, django_capture_on_commit_callbacks
+):
+    order = paid_order(user, plans)
+    VipOrder.objects.filter(pk=order.pk).update(create_time=timezone.now() - 3 * DAY)
+    totals.totals_refresh()
+    with django_capture_on_commit_callbacks(execute=True):
+        refund(staff_api, order, amount="9.90", reason="x")
+    stats = staff_api.get("/api/payment/orders/statistics").json()
+    assert (stats["refundedOrders"], stats["refundedAmount"], stats["netAmount"]) == (1, 9.9, 20.0)
