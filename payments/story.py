@@ -8,7 +8,7 @@ from datetime import datetime
 from django.urls import reverse
 
 from .gateways import display_name
-from .models import PaymentMethod, PaymentNotification, ProviderCall, VipOrder
+from .models import PaymentMethod, PaymentNotification, ProviderCall, RefundState, VipOrder
 from .signals import order_story_told
 
 
@@ -64,6 +64,28 @@ def order_story(order: VipOrder) -> list[Step]:
         )
     if order.pay_time:
         steps.append(Step(order.pay_time, "已支付", f"网关交易号 {order.transaction_id or '-'}"))
+    for refund in order.refunds.order_by("id"):
+        steps.append(
+            Step(
+                refund.created_at,
+                f"退款¥{refund.amount}：{refund.get_state_display()}",
+                " · ".join(
+                    filter(
+                        None,
+                        [
+                            refund.refund_number,
+                            refund.reason,
+                            "在支付平台发起"
+                            if refund.at_provider
+                            else str(refund.requested_by or ""),
+                            refund.detail,
+                        ],
+                    )
+                ),
+                _admin("payments_refund", refund.pk),
+                problem=refund.state in {RefundState.FAILED, RefundState.CLOSED},
+            )
+        )
     if order.grant_failed_at:
         steps.append(
             Step(

@@ -59,15 +59,18 @@ def ledger_for_order(*, order_id: int) -> list:
     from .models import VipLedgerEntry
 
     return list(
-        VipLedgerEntry.objects.filter(order_id=order_id).select_related("actor").order_by("id")
+        VipLedgerEntry.objects.filter(Q(order_id=order_id) | Q(refund__order_id=order_id))
+        .select_related("actor", "refund")
+        .order_by("id")
     )
 
 
-def emails_about(*, user_id: int, reference: str | None = None, limit: int = 20) -> list:
-    """What a member was sent, newest first: about one order (`reference`), or all."""
+def emails_about(*, user_id: int, references: list[str] | None = None, limit: int = 20) -> list:
+    """What a member was sent, newest first: about one order (its number, its refunds'
+    numbers: `references`), or all."""
     from .models import MemberEmail
 
     emails = MemberEmail.objects.filter(user_id=user_id)
-    if reference is not None:
-        emails = emails.filter(reference=reference)
+    if references is not None:
+        emails = emails.filter(reference__in=references)
     return list(emails.order_by("-sent_at", "-id")[:limit])

@@ -12,7 +12,8 @@ from . import selectors
 def order_chapter(sender, *, order, **kwargs) -> list[Step]:
     """`payments.signals.order_story_told`."""
     steps = []
-    for entry in selectors.ledger_for_order(order_id=order.pk):
+    entries = selectors.ledger_for_order(order_id=order.pk)
+    for entry in entries:
         steps.append(
             Step(
                 entry.created_at,
@@ -30,7 +31,8 @@ def order_chapter(sender, *, order, **kwargs) -> list[Step]:
                 reverse("admin:users_vipledgerentry_change", args=[entry.pk]),
             )
         )
-    for email in selectors.emails_about(user_id=order.user_id, reference=order.order_number):
+    references = [order.order_number] + [e.refund.refund_number for e in entries if e.refund]
+    for email in selectors.emails_about(user_id=order.user_id, references=references):
         steps.append(
             Step(
                 email.sent_at,

@@ -92,3 +92,34 @@ def test_an_export_of_the_filtered_orders(staff_desk, live_server, story):
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert [row[0] for row in rows[1:]] == [paid.order_number]
     assert rows[1][7] == OrderStatus.PAID.label
+
+
+def test_a_refund_from_the_orders_page(staff_desk, live_server, story):
+    member, paid = story
+    member.refresh_from_db()
+    granted = member.vip_expire_time
+    staff_desk.goto(f"{live_server.url}/admin/payments/viporder/{paid.pk}/change/")
+    staff_desk.locator("#refund-link").click()
+    expect(staff_desk.get_by_label("退款金额")).to_have_value("88.00")  # all, by default
+    expect(staff_desk.locator("#refund-membership")).to_contain_text(
+        f"{timezone.localtime(granted):%Y-%m-%d %H:%M}"
+    )
+    staff_desk.get_by_label("退款金额").fill("44.00")
+    staff_desk.get_by_role("button", name="下一步：确认").click()
+    # a reason is required: the browser keeps the form until there is one
+    expect(staff_desk.get_by_label("退款原因")).to_have_attribute("required", "")
+    expect(staff_desk.get_by_role("button", name=re.compile("确认退款"))).to_have_count(0)
+    staff_desk.get_by_label("退款原因").fill("重复购买，退一半")
+    staff_desk.get_by_role("button", name="下一步：确认").click()
+    after = granted - timedelta(days=45)  # half of the quarter's 90 days
+    expect(staff_desk.locator("#refund-membership")).to_contain_text(
+        f"{timezone.localtime(after):%Y-%m-%d %H:%M}"
+    )
+    take_screenshot(staff_desk, "admin-refund")
+    staff_desk.get_by_role("button", name="确认退款¥44.00").click()
+    expect(staff_desk).to_have_url(re.compile(rf"/admin/payments/viporder/{paid.pk}/change/$"))
+    expect(staff_desk.locator(".messagelist")).to_contain_text("¥44.00，退款成功")
+    expect(staff_desk.locator("#order-story")).to_contain_text("VIP变更：退款")
+    member.refresh_from_db()
+    assert member.vip_expire_time == after
+    assert paid.refunds.get().requested_by.username == "boss"

@@ -68,7 +68,7 @@ def refund(client, order, **body):
 
 
 def test_a_full_refund_takes_the_orders_days_back(
-    staff_api, user, plans, django_capture_on_commit_callbacks
+    staff_api, user, plans, django_capture_on_commit_callbacks, admin_client
 ):
     order = paid_order(user, plans)
     user.refresh_from_db()
@@ -97,6 +97,9 @@ def test_a_full_refund_takes_the_orders_days_back(
     assert [m.subject for m in mail.outbox][-1] == "退款成功：月度会员 ¥29.90"
     assert "已结束" in mail.outbox[-1].body
     assert REGISTRY.get_sample_value("vip_refunds_total", labels) == counted + 1
+    story = admin_client.get(f"/admin/payments/viporder/{order.pk}/change/").content.decode()
+    for step in ("退款¥29.90：退款成功", "VIP变更：退款", "邮件：退款通知"):
+        assert step in story
 
 
 def test_a_partial_refund_takes_its_share_rounded_down_to_the_second(
