@@ -292,7 +292,8 @@ class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
         preview = None
         if request.method == "POST" and form.is_valid():
             amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            if "confirm" in request.POST:
+            # Confirmed as previewed: an amount changed after the preview is previewed again.
+            if "confirm" in request.POST and request.POST.get("previewed") == str(amount):
                 try:
                     refund = refunds.refund_request(
                         order_number=order.order_number, amount=amount, reason=reason,

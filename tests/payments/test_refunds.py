@@ -276,3 +276,21 @@ def test_a_refund_of_an_order_the_totals_hold_counts_at_once(
         refund(staff_api, order, amount="9.90", reason="x")
     stats = staff_api.get("/api/payment/orders/statistics").json()
     assert (stats["refundedOrders"], stats["refundedAmount"], stats["netAmount"]) == (1, 9.9, 20.0)
+
+
+def test_the_admin_refunds_only_the_amount_it_previewed(admin_client, user, plans):
+    order = paid_order(user, plans)
+    url = f"/admin/payments/viporder/{order.pk}/refund/"
+    page = admin_client.post(url, {"amount": "10.00", "reason": "x", "preview": "1"})
+    assert "确认退款¥10.00" in page.content.decode()
+    # the amount changed after the preview: shown again, not refunded
+    again = admin_client.post(
+        url, {"amount": "20.00", "reason": "x", "previewed": "10.00", "confirm": "1"}
+    )
+    assert "确认退款¥20.00" in again.content.decode()
+    assert not Refund.objects.exists()
+    done = admin_client.post(
+        url, {"amount": "20.00", "reason": "x", "previewed": "20.00", "confirm": "1"}
+    )
+    assert done.status_code == 302
+    assert Refund.objects.get().amount == Decimal("20.00")
