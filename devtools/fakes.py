@@ -641,6 +641,17 @@ def _handler(fakes: FakeGateways):
                     return self._send(404, {}, "没有这笔交易".encode())
                 fakes.pay(number)
                 return self._send(303, {"Location": "/"}, b"")
+            if self.path == "/alipay/console-refund":  # the merchant refunds in its console
+                form = dict(parse_qsl(body.decode()))
+                trade = fakes.alipay.trades.get(form.get("out_trade_no", ""))
+                if trade is None or trade.state not in ("SUCCESS", "REFUND"):
+                    return self._send(404, {}, "没有可退款的支付宝交易".encode())
+                note, headers = fakes.alipay.console_refund(
+                    trade.out_trade_no,
+                    Decimal(form.get("amount") or trade.amount - trade.refunded()),
+                )
+                _deliver(trade, note, headers)
+                return self._send(303, {"Location": "/"}, b"")
             return self._send(404, {}, b"")
 
         def _send(self, status: int, headers: dict, body: bytes):
@@ -679,6 +690,16 @@ def _phone(fakes: FakeGateways) -> bytes:
         else:
             answers = ", ".join(str(s) for s in trade.notified) or "-"
             action = f"{trade.state}（通知应答：{answers}）"
+            if trade.refunds:
+                action += f"，已退款 ¥{trade.refunded():.2f}"
+            if trade.provider == "alipay" and trade.refunded() < trade.amount:
+                number = html.escape(trade.out_trade_no)
+                action += (
+                    '<form method="post" action="/alipay/console-refund">'
+                    f'<input type="hidden" name="out_trade_no" value="{number}">'
+                    '<input name="amount" size="6" placeholder="金额"> '
+                    "<button type=submit>在商户后台退款</button></form>"
+                )
         rows.append(
             f"<tr><td>{provider}</td><td>{html.escape(trade.out_trade_no)}</td>"
             f"<td>{html.escape(trade.subject)}</td><td>{action}</td></tr>"
