@@ -165,3 +165,23 @@ def test_an_alipay_closed_notice_for_an_unpaid_order_still_cancels_it(api, user,
     assert APIClient() and notify("alipay", note, dict(headers)).content == b"success"
     order.refresh_from_db()
     assert order.status == 2 and not Refund.objects.exists()
+
+
+@pytest.mark.parametrize("method", [WECHAT, ALIPAY])
+def test_a_provider_answering_slowly_leaves_the_refund_processing_and_never_twice(
+    staff_api, user, paid, providers, method
+):
+    order, trade = paid(method)
+    granted = expiry(user)
+    fake = providers.wechat if method == WECHAT else providers.alipay
+    fake.fail_next = "trickle"  # the answer's headers at once, its body a byte every 0.25 s
+    body = refund(staff_api, order, amount="44.00", reason="慢").json()
+    assert body["state"] == "processing"
+    # the provider made the refund; the platform did not hear it in time
+    assert trade.refunded() == Decimal("44.00")
+    assert expiry(user) == granted
+    assert refunds.refunds_complete(older_than_seconds=0) == 1  # its query finds it
+    assert refunds.refunds_complete(older_than_seconds=0) == 0
+    assert trade.refunded() == Decimal("44.00")  # not refunded twice
+    assert granted - expiry(user) == QUARTER / 2
+    assert Refund.objects.get().state == RefundState.SUCCEEDED
