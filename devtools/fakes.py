@@ -16,19 +16,23 @@ lists the open trades with a button to pay each. `FAKE_GATEWAYS=true bin/run` do
 """
 
 import base64
+import csv
+import hashlib
 import html
+import io
 import json
 import secrets
 import threading
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -86,12 +90,23 @@ class Trade:
     code: str
     state: str = "NOTPAY"  # NOTPAY, SUCCESS, CLOSED
     transaction_id: str = ""
+    paid_at: datetime | None = None  # when it was paid, for the day's bill
     notified: list[int] = field(default_factory=list)  # the merchant's answers
     # The refunds made of it, by the merchant's refund number: {"amount", "id", "status"}.
     refunds: dict[str, dict] = field(default_factory=dict)
 
     def refunded(self) -> Decimal:
         return sum((r["amount"] for r in self.refunds.values()), Decimal("0.00"))
+
+    def paid_on(self, day: date) -> bool:
+        if self.state not in ("SUCCESS", "REFUND"):
+            return False
+        return (self.paid_at or datetime.now(CHINA_TIME)).astimezone(CHINA_TIME).date() == day
+
+    def refunds_on(self, day: date) -> list[tuple[str, dict]]:
+        return [
+            (n, r) for n, r in self.refunds.items() if r["at"].astimezone(CHINA_TIME).date() == day
+        ]
 
     def book_refund(self, number: str, amount: Decimal, status: str = "SUCCESS") -> dict | None:
         """A refund, once per number (the idempotency key); None when more than is left."""
@@ -100,9 +115,15 @@ class Trade:
                 return None
             self.refunds[number] = {
                 "amount": amount, "id": f"50{secrets.token_hex(14)}", "status": status,
+                "at": datetime.now(CHINA_TIME),
             }  # fmt: skip
             self.state = "REFUND"
         return self.refunds[number]
+
+
+def fee(amount: Decimal) -> Decimal:
+    """What the fakes charge: 0.6 % of the amount, as both providers' usual rate."""
+    return (amount * Decimal("0.006")).quantize(Decimal("0.01"))
 
 
 # `fail_next = "trickle"`: the answer's headers at once, then its body one byte every
@@ -116,6 +137,10 @@ class FakeWeChatPay:
         self.keys = keys
         self.apiv3_key = (keys / "wechat-apiv3.key").read_text().strip()
         self.trades: dict[str, Trade] = {}
+        self.base_url = ""  # set by FakeGateways: where its bills are downloaded
+        self.bills: dict[str, bytes] = {}  # by download token
+        self.bills_ready = True  # False: "NO_STATEMENT_EXIST", as before 10:00 the next day
+        self.corrupt_bills = False  # True: the file changes on the way (its hash fails)
         # "timeout", "trickle", a status, or "bad-signature"
         self.fail_next: str | int | None = None
         self.requests: list[tuple[str, str]] = []
@@ -216,6 +241,7 @@ class FakeWeChatPay:
     def pay(self, out_trade_no: str) -> int:
         trade = self.trades[out_trade_no]
         trade.state = "SUCCESS"
+        trade.paid_at = datetime.now(CHINA_TIME)
         trade.transaction_id = trade.transaction_id or f"42000{secrets.token_hex(11)}"
         body, headers = self.notification(trade)
         return _deliver(trade, body, headers)
@@ -231,6 +257,11 @@ class FakeWeChatPay:
             return self._answer(failure, {"code": "SYSTEM_ERROR", "message": "系统繁忙"})
         if not self._signed_by_merchant(method, path, headers, body):
             return self._answer(401, {"code": "SIGN_ERROR", "message": "签名错误"})
+        if "/v3/billdownload/file" in path:  # the file itself is not signed
+            token = parse_qs(urlsplit(path).query).get("token", [""])[0]
+            if token not in self.bills:
+                return self._answer(404, {"code": "RESOURCE_NOT_EXISTS", "message": "文件不存在"})
+            return 200, {"Content-Type": "text/plain; charset=utf-8"}, self.bills[token]
         status, answer = self._route(method, path, body)
         status, headers_out, out = self._answer(status, answer)
         if failure == "bad-signature":
@@ -261,6 +292,18 @@ class FakeWeChatPay:
             return 200, {"code_url": code}
         if parts[:3] == ["refund", "domestic", "refunds"]:
             return self._refund_route(method, parts, body)
+        if method == "GET" and parts[:2] == ["bill", "tradebill"]:
+            if not self.bills_ready:
+                return 400, {"code": "NO_STATEMENT_EXIST", "message": "账单文件不存在"}
+            day = date.fromisoformat(parse_qs(url.query)["bill_date"][0])
+            content = self.tradebill(day)
+            token = secrets.token_urlsafe(12)
+            self.bills[token] = content + b"`x\r\n" if self.corrupt_bills else content
+            return 200, {
+                "hash_type": "SHA1",
+                "hash_value": hashlib.sha1(content, usedforsecurity=False).hexdigest(),
+                "download_url": f"{self.base_url}/v3/billdownload/file?token={token}",
+            }
         if len(parts) in (4, 5) and parts[:3] == ["pay", "transactions", "out-trade-no"]:
             trade = self.trades.get(parts[3])
             if trade is None:
@@ -329,6 +372,49 @@ class FakeWeChatPay:
         }
         return self._event(f"REFUND.{status}", "refund", resource)
 
+    TRADEBILL_HEADER = (
+        "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,"
+        "付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,"
+        "退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+    )
+
+    def tradebill(self, day: date) -> bytes:
+        """The day's `tradebill` (ALL) as WeChat Pay writes it: every field of a line behind a
+        backtick, then the totals."""
+        out = io.StringIO()
+        out.write(self.TRADEBILL_HEADER + "\r\n")
+        rows, settled, refunded, fees = 0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00")
+        for trade in self.trades.values():
+            when = f"{(trade.paid_at or datetime.now(CHINA_TIME)):%Y-%m-%d %H:%M:%S}"
+            lines = []
+            if trade.paid_on(day):
+                lines.append([when, APPID, MCHID, "0", "", trade.transaction_id,
+                              trade.out_trade_no, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "NATIVE",
+                              "SUCCESS", "OTHERS", "CNY", f"{trade.amount:.2f}", "0.00", "0", "0",
+                              "0.00", "0.00", "", "", trade.subject, "", f"{fee(trade.amount):.2f}",
+                              "0.60%", f"{trade.amount:.2f}", "0.00", ""])  # fmt: skip
+                settled += trade.amount
+                fees += fee(trade.amount)
+            for number, refund in trade.refunds_on(day):
+                lines.append([f"{refund['at']:%Y-%m-%d %H:%M:%S}", APPID, MCHID, "0", "",
+                              trade.transaction_id, trade.out_trade_no,
+                              "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "NATIVE", "REFUND", "OTHERS", "CNY",
+                              "0.00", "0.00", refund["id"], number, f"{refund['amount']:.2f}",
+                              "0.00", "ORIGINAL", refund["status"], trade.subject, "",
+                              f"{-fee(refund['amount']):.2f}", "0.60%", f"{trade.amount:.2f}",
+                              f"{refund['amount']:.2f}", ""])  # fmt: skip
+                refunded += refund["amount"]
+                fees -= fee(refund["amount"])
+            for line in lines:
+                out.write(",".join(f"`{value}" for value in line) + "\r\n")
+                rows += 1
+        out.write(
+            "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n"
+        )
+        out.write(f"`{rows},`{settled:.2f},`{refunded:.2f},`0.00,`{fees:.2f},`{settled:.2f},"
+                  f"`{refunded:.2f}\r\n")  # fmt: skip
+        return out.getvalue().encode("utf-8")
+
     def settle_refunds(self, trade: Trade, status: str = "SUCCESS") -> None:
         for refund in trade.refunds.values():
             refund["status"] = status
@@ -385,6 +471,10 @@ class FakeAlipay:
         self.trades: dict[str, Trade] = {}
         self.fail_next: str | int | None = None
         self.requests: list[str] = []
+        self.base_url = ""  # set by FakeGateways: where its bills are downloaded
+        self.bills: dict[str, bytes] = {}  # by download token
+        self.bills_ready = True  # False: "isp.bill_not_exist"
+        self.corrupt_bills = False  # (WeChat Pay's alone has a hash to check)
 
     def settings(self, gateway_url: str) -> dict[str, str]:
         return {
@@ -445,9 +535,63 @@ class FakeAlipay:
     def pay(self, out_trade_no: str) -> int:
         trade = self.trades[out_trade_no]
         trade.state = "SUCCESS"
+        trade.paid_at = datetime.now(CHINA_TIME)
         trade.transaction_id = trade.transaction_id or f"2026{secrets.token_hex(12)}"
         body, headers = self.notification(trade)
         return _deliver(trade, body, headers)
+
+    DETAIL_HEADER = (
+        "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,"
+        "对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,"
+        "商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,"
+        "退款批次号/请求号,服务费（元）,分润（元）,备注"
+    )
+
+    def trade_bill(self, day: date) -> bytes:
+        """The day's `trade` bill as Alipay makes it: a zip of two GBK CSV files, the detail
+        and the summary, each table between `#` comment lines."""
+        rows, paid, refunded = [], Decimal("0.00"), Decimal("0.00")
+        for trade in self.trades.values():
+            if trade.paid_on(day):
+                when = f"{(trade.paid_at or datetime.now(CHINA_TIME)):%Y-%m-%d %H:%M:%S}"
+                rows.append([trade.transaction_id, trade.out_trade_no, "交易", trade.subject, when,
+                             when, "", "", "", "", "buy***@example.com", f"{trade.amount:.2f}",
+                             f"{trade.amount:.2f}", "0.00", "0.00", "0.00", "0.00", "0.00", "",
+                             "0.00", "0.00", "", f"{-fee(trade.amount):.2f}", "0.00",
+                             ""])  # fmt: skip
+                paid += trade.amount
+            for number, refund in trade.refunds_on(day):
+                when = f"{refund['at']:%Y-%m-%d %H:%M:%S}"
+                rows.append([trade.transaction_id, trade.out_trade_no, "退款", trade.subject, when,
+                             when, "", "", "", "", "buy***@example.com",
+                             f"{-refund['amount']:.2f}", f"{-refund['amount']:.2f}", "0.00",
+                             "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00", number,
+                             f"{fee(refund['amount']):.2f}", "0.00", ""])  # fmt: skip
+                refunded += refund["amount"]
+        table = io.StringIO()
+        csv.writer(table, lineterminator="\r\n").writerows([self.DETAIL_HEADER.split(","), *rows])
+        span = f"[{day:%Y年%m月%d日} 00:00:00]"
+        detail = (
+            f"#支付宝业务明细查询\r\n#账号：[{ALIPAY_SELLER_ID}0156]\r\n#起始日期：{span}\r\n"
+            f"#{'-' * 40}业务明细列表{'-' * 40}\r\n"
+            + table.getvalue()
+            + f"#{'-' * 40}业务明细列表结束{'-' * 36}\r\n"
+            f"#交易合计：{len(rows)}笔，商家实收共{paid:.2f}元\r\n#退款合计：共{refunded:.2f}元\r\n"
+        )
+        summary = (
+            f"#支付宝业务汇总查询\r\n#账号：[{ALIPAY_SELLER_ID}0156]\r\n"
+            "门店编号,门店名称,交易订单总笔数,退款订单总笔数,已收入金额（元）\r\n"
+            f"合计,,{len(rows)},0,{paid - refunded:.2f}\r\n#导出时间：{span}\r\n"
+        )
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as files:
+            files.writestr(
+                f"{ALIPAY_SELLER_ID}0156_{day:%Y%m%d}_业务明细.csv", detail.encode("gbk")
+            )
+            files.writestr(
+                f"{ALIPAY_SELLER_ID}0156_{day:%Y%m%d}_业务明细(汇总).csv", summary.encode("gbk")
+            )
+        return archive.getvalue()
 
     def console_refund(
         self, out_trade_no: str, amount: Decimal, *, request_number: str | None = None
@@ -500,6 +644,16 @@ class FakeAlipay:
 
     def _route(self, method: str, params: dict) -> dict:
         biz = json.loads(params.get("biz_content") or "{}")
+        if method == "alipay.data.dataservice.bill.downloadurl.query":
+            if not self.bills_ready:
+                return {"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist"}
+            token = secrets.token_urlsafe(12)
+            self.bills[token] = self.trade_bill(date.fromisoformat(biz["bill_date"]))
+            return {
+                "code": "10000",
+                "msg": "Success",
+                "bill_download_url": f"{self.base_url}/alipay/bill?token={token}",
+            }
         number = biz.get("out_trade_no", "")
         trade = self.trades.get(number)
         ok = {"code": "10000", "msg": "Success", "out_trade_no": number}
@@ -596,6 +750,8 @@ class FakeGateways:
         self.alipay = FakeAlipay(keys)
         self.server = ThreadingHTTPServer((host, port), _handler(self))
         self.url = f"http://{host}:{self.server.server_address[1]}"
+        self.wechat.base_url = f"{self.url}/wechat"
+        self.alipay.base_url = self.url
 
     def settings(self) -> dict[str, str]:
         return {
@@ -625,6 +781,13 @@ def _handler(fakes: FakeGateways):
         def do_GET(self):
             if self.path.startswith("/wechat/"):
                 return self._send(*fakes.wechat.handle("GET", self.path, self.headers, b""))
+            if self.path.startswith("/alipay/bill?"):
+                token = parse_qs(urlsplit(self.path).query).get("token", [""])[0]
+                if token not in fakes.alipay.bills:
+                    return self._send(404, {}, b"")
+                return self._send(
+                    200, {"Content-Type": "application/zip"}, fakes.alipay.bills[token]
+                )
             if self.path == "/":
                 return self._send(200, {"Content-Type": "text/html; charset=utf-8"}, _phone(fakes))
             return self._send(404, {}, b"")

@@ -61,6 +61,13 @@ class WrongProvider(Conflict):
     message = "该订单不由此支付渠道收款"
 
 
+class BillNotReady(GatewayUnavailable):
+    """The provider has not made the day's bill yet (WeChat Pay's from about 10:00 the next
+    day): asked again later."""
+
+    message = "对账单尚未生成"
+
+
 class OrderNotRefundable(Conflict):
     message = "只有已支付的订单可以退款"
 

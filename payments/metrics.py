@@ -29,6 +29,16 @@ REFUNDS = Counter(
     "them (platform: staff here; provider: found at the provider, its console).",
     ["provider", "outcome", "origin"],
 )
+BILL_LINES = Counter(
+    "vip_bill_lines",
+    "Lines of the providers' daily bills reconciled, by kind.",
+    ["provider", "kind"],
+)
+BILL_DIFFERENCES = Counter(
+    "vip_bill_differences",
+    "Differences the daily reconciliation found, by kind (each once, however often it runs).",
+    ["provider", "kind"],
+)
 GRANT_FAILURES = Counter("vip_grant_failures", "VIP grants that failed after their order was paid.")
 GRANT_RETRIES = Counter("vip_grant_retries", "Retries of failed VIP grants, by result.", ["result"])
 NOTIFICATION_TO_GRANT = Histogram(

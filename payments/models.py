@@ -401,6 +401,7 @@ class ProviderCall(models.Model):
         CLOSE = "close", "关闭支付"
         REFUND = "refund", "申请退款"
         REFUND_QUERY = "refund_query", "查询退款"
+        BILL = "bill", "下载对账单"
 
     class Outcome(models.TextChoices):
         OK = "ok", "成功"
@@ -493,3 +494,116 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return self.refund_number
+
+
+class BillDay(models.Model):
+    """One provider's bill of one day, and what reconciling it against the platform found
+    (`payments.bills`). Re-running a day replaces its lines and keeps its differences' notes."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "等待账单"  # not ready at the provider yet: the job asks again
+        RECONCILED = "reconciled", "已对账"
+        FAILED = "failed", "对账失败"
+
+    provider = models.CharField("支付渠道", max_length=16)
+    day = models.DateField("账单日期")
+    state = models.CharField("状态", max_length=12, choices=State.choices, default=State.WAITING)
+    lines = models.PositiveIntegerField("账单行数", default=0)
+    matched = models.PositiveIntegerField("一致", default=0)
+    differences = models.PositiveIntegerField("差异", default=0)
+    open_differences = models.PositiveIntegerField("未处理差异", default=0)
+    gross = models.DecimalField("收款", max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    refunds = models.DecimalField("退款", max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    fees = models.DecimalField("手续费", max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    net = models.DecimalField("净额", max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    detail = models.CharField("说明", max_length=255, blank=True, default="")
+    attempts = models.PositiveIntegerField("获取次数", default=0)
+    reconciled_at = models.DateTimeField("对账时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "bill_day"
+        verbose_name = "对账日"
+        verbose_name_plural = "对账日"
+        ordering = ["-day", "provider"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "day"], name="bill_day_provider_day_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.day:%Y-%m-%d}"
+
+
+class BillLine(models.Model):
+    """One line of a provider's bill: a payment or a refund, as the provider counted it."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "收款"
+        REFUND = "refund", "退款"
+
+    bill = models.ForeignKey(BillDay, on_delete=models.CASCADE, related_name="bill_lines")
+    kind = models.CharField("类型", max_length=8, choices=Kind.choices)
+    order_number = models.CharField("商户订单号", max_length=64, db_index=True)
+    refund_number = models.CharField("商户退款单号", max_length=64, blank=True, default="")
+    transaction_id = models.CharField("网关交易号", max_length=64, blank=True, default="")
+    amount = models.DecimalField("金额", max_digits=12, decimal_places=2)
+    fee = models.DecimalField("手续费", max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    occurred_at = models.DateTimeField("时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "bill_line"
+        verbose_name = "账单明细"
+        verbose_name_plural = "账单明细"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order_number} {self.amount}"
+
+
+class BillDifference(models.Model):
+    """What a bill and the platform disagree on; staff close it with a note (or the
+    reconciliation completed it itself: a payment or refund the platform had missed)."""
+
+    class Kind(models.TextChoices):
+        PAID_THERE_ONLY = "paid_there", "网关已收款，平台未记录"
+        PAID_HERE_ONLY = "paid_here", "平台已支付，账单中没有"
+        AMOUNT = "amount", "金额不一致"
+        REFUND_THERE_ONLY = "refund_there", "网关已退款，平台未记录"
+        REFUND_HERE_ONLY = "refund_here", "平台已退款，账单中没有"
+
+    bill = models.ForeignKey(BillDay, on_delete=models.CASCADE, related_name="difference_set")
+    kind = models.CharField("差异", max_length=12, choices=Kind.choices)
+    order_number = models.CharField("商户订单号", max_length=64)
+    refund_number = models.CharField("商户退款单号", max_length=64, blank=True, default="")
+    amount_here = models.DecimalField(
+        "平台金额", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    amount_there = models.DecimalField(
+        "账单金额", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    detail = models.CharField("说明", max_length=255, blank=True, default="")
+    closed_at = models.DateTimeField("处理时间", null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="处理人",
+        help_text="空且已处理：对账时自动补记",
+    )
+    note = models.CharField("处理说明", max_length=255, blank=True, default="")
+
+    class Meta:
+        db_table = "bill_difference"
+        verbose_name = "对账差异"
+        verbose_name_plural = "对账差异"
+        ordering = ["-bill__day", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bill", "kind", "order_number", "refund_number"],
+                name="bill_difference_uniq",
+            )
+        ]
+        indexes = [models.Index(fields=["closed_at"], name="bill_difference_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order_number}"

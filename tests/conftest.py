@@ -95,7 +95,11 @@ def providers(settings, fakes):
         setattr(settings, name, value)
     settings.PAYMENT_NOTIFY_BASE_URL = "http://testserver"
     settings.PAYMENT_PROVIDER_TIMEOUT_SECONDS = 1.0
-    fakes.wechat.fail_next = fakes.alipay.fail_next = None
+    for fake in (fakes.wechat, fakes.alipay):
+        fake.fail_next = None
+        fake.trades.clear()  # a day's bill holds this test's trades alone
+        fake.bills_ready = True
+        fake.corrupt_bills = False
     return fakes
 
 

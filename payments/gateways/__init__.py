@@ -14,9 +14,17 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from ..models import PaymentMethod
-from .base import Notification, PaymentAlreadyMade, PaymentReport, Provider, RefundReport
+from .base import (
+    BillEntry,
+    Notification,
+    PaymentAlreadyMade,
+    PaymentReport,
+    Provider,
+    RefundReport,
+)
 
 __all__ = [
+    "BillEntry",
     "Notification",
     "PaymentAlreadyMade",
     "PaymentReport",

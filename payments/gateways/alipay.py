@@ -14,9 +14,13 @@ Amounts are yuan with two decimals.
 """
 
 import base64
+import csv
+import io
 import json
 import logging
+import zipfile
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from urllib.parse import parse_qsl
@@ -26,11 +30,12 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 
-from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
+from ..exceptions import BillNotReady, GatewayUnavailable, InvalidSignature, NotificationInvalid
 from ..models import GatewayResult, PaymentMethod, RefundState, VipOrder
 from . import keys
 from .base import (
     CHINA_TIME,
+    BillEntry,
     Notification,
     PaymentAlreadyMade,
     PaymentReport,
@@ -80,6 +85,7 @@ class AlipayProvider(Provider):
     notify_route = True
     closes_payments = True
     refunds = True
+    bills = True
 
     @classmethod
     def from_settings(cls) -> "AlipayProvider | None":
@@ -205,6 +211,25 @@ class AlipayProvider(Provider):
             code=found.code,
         )
 
+    def bill(self, day: date) -> list[BillEntry]:
+        answer = self._call(
+            "alipay.data.dataservice.bill.downloadurl.query",
+            {"bill_type": "trade", "bill_date": f"{day:%Y-%m-%d}"},
+        )
+        if answer.get("code") != "10000":
+            if answer.get("sub_code") == "isp.bill_not_exist":
+                raise BillNotReady()
+            raise GatewayUnavailable(f"支付宝账单查询失败：{answer.get('sub_code')}")
+        try:  # the address comes in Alipay's signed answer, valid for a short time
+            with deadline(self.config.timeout):
+                response = self.client.get(str(answer.get("bill_download_url", "")))
+        except httpx.HTTPError as exc:
+            logger.warning("alipay bill download failed: %r", exc)
+            raise GatewayUnavailable() from None
+        if response.status_code != 200:
+            raise GatewayUnavailable(f"支付宝账单下载失败（HTTP {response.status_code}）")
+        return parse_trade_bill(response.content)
+
     def close_payment(self, order: VipOrder) -> None:
         answer = self._call("alipay.trade.close", {"out_trade_no": order.order_number}, order=order)
         if answer.get("code") == "10000" or answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
@@ -213,7 +238,8 @@ class AlipayProvider(Provider):
             raise PaymentAlreadyMade()  # paid (or closed already): reconciliation tells which
         raise GatewayUnavailable(f"支付宝关单失败：{answer.get('sub_code')}")
 
-    def _call(self, method: str, biz: dict, *, order, notify=False) -> dict:
+    def _call(self, method: str, biz: dict, *, order=None, notify=False) -> dict:
+        about = f"order={order.order_number} user={order.user_id}" if order else "bill"
         params = {
             "app_id": self.config.app_id,
             "method": method,
@@ -233,22 +259,21 @@ class AlipayProvider(Provider):
                 response = self.client.post(self.config.gateway_url, data=params)
         except httpx.HTTPError as exc:
             logger.warning(
-                "alipay %s failed order=%s user=%s: %r", method, order.order_number,
-                order.user_id, exc,
+                "alipay %s failed %s: %r", method, about, exc,
             )  # fmt: skip
             raise GatewayUnavailable() from None
         if response.status_code != 200:
             logger.warning(
-                "alipay %s answered %s order=%s user=%s",
-                method, response.status_code, order.order_number, order.user_id,
+                "alipay %s answered %s %s",
+                method, response.status_code, about,
             )  # fmt: skip
             raise GatewayUnavailable()
         try:
             return self._verified_answer(method, response.text)
         except InvalidSignature as exc:
             logger.error(
-                "SECURITY alipay answer not trusted order=%s user=%s: %s",
-                order.order_number, order.user_id, exc.message,
+                "SECURITY alipay answer not trusted %s: %s",
+                about, exc.message,
             )  # fmt: skip
             raise GatewayUnavailable("支付平台应答无法验证，请稍后重试") from None
 
@@ -363,3 +388,45 @@ def _yuan(value) -> Decimal | None:
     except (InvalidOperation, TypeError, ValueError):
         return None
     return amount if amount.is_finite() and amount == amount.quantize(Decimal("0.01")) else None
+
+
+def parse_trade_bill(archive: bytes) -> list[BillEntry]:
+    """Alipay's `trade` bill: a zip of GBK CSV files, the detail (a row per 交易 or 退款) and a
+    summary, each table between comment lines starting with `#`. The detail is the file whose
+    table has the refund's request number column; a refund's row has negative amounts.
+    Fees are kept as charged: positive on a payment, negative on a refund (given back)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as files:
+            tables = [_table(files.read(name).decode("gbk")) for name in files.namelist()]
+    except (zipfile.BadZipFile, UnicodeDecodeError, KeyError) as exc:
+        raise GatewayUnavailable(f"支付宝账单无法读取：{exc}") from None
+    detail = next((t for t in tables if t and "退款批次号/请求号" in t[0]), None)
+    if detail is None:
+        raise GatewayUnavailable("支付宝账单缺少业务明细")
+    column = {name.strip(): index for index, name in enumerate(detail[0])}
+    entries = []
+    for row in detail[1:]:
+        field = {name: row[index].strip() for name, index in column.items() if index < len(row)}
+        refund = field.get("业务类型") == "退款"
+        finished = field.get("完成时间") or field.get("创建时间", "")
+        entries.append(
+            BillEntry(
+                order_number=field["商户订单号"],
+                amount=abs(Decimal(field["订单金额（元）"])),
+                refund_number=field.get("退款批次号/请求号", "") if refund else "",
+                transaction_id=field.get("支付宝交易号", ""),
+                # shown as money out (-0.18 for a payment, 0.18 back with a refund)
+                fee=-Decimal(field.get("服务费（元）") or "0"),
+                occurred_at=datetime.strptime(finished, "%Y-%m-%d %H:%M:%S").replace(
+                    tzinfo=CHINA_TIME
+                )
+                if finished
+                else None,
+            )
+        )
+    return entries
+
+
+def _table(text: str) -> list[list[str]]:
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return list(csv.reader(lines))

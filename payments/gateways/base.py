@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
@@ -34,6 +34,22 @@ class RefundReport:
     amount: Decimal | None = None  # this refund's
     refunded_total: Decimal | None = None  # all of the order's so far (Alipay's `refund_fee`)
     code: str = ""  # the provider's word for the state, for the call's record
+
+
+@dataclass(frozen=True)
+class BillEntry:
+    """One line of a provider's daily bill: a payment (`refund_number` empty) or a refund."""
+
+    order_number: str
+    amount: Decimal
+    refund_number: str = ""
+    transaction_id: str = ""
+    fee: Decimal = Decimal("0.00")  # charged by the provider; negative when given back
+    occurred_at: datetime | None = None
+
+    @property
+    def is_refund(self) -> bool:
+        return bool(self.refund_number)
 
 
 @dataclass(frozen=True)
@@ -239,6 +255,8 @@ class Provider:
     closes_payments = False
     # Whether it can give money back (`refund`, `query_refund`).
     refunds = False
+    # Whether it keeps a daily bill to reconcile against (`bill`).
+    bills = False
     # The request headers of its notifications worth keeping with the record (no secrets).
     kept_headers: tuple[str, ...] = ()
     # The module of the pages it serves payers, if any, mounted at the site's root.
@@ -310,6 +328,12 @@ class Provider:
         """A notification's refund, as the provider confirms it (Alipay asks its refund
         query); as notified by default."""
         return report
+
+    def bill(self, day: date) -> list[BillEntry]:
+        """The provider's bill of `day` (its own calendar day, China time): every payment and
+        refund. `BillNotReady` before the provider has made it; `GatewayUnavailable` when it
+        does not answer or the file does not check."""
+        raise NotImplementedError
 
     def close_payment(self, order: VipOrder) -> None:
         """Close an unpaid payment so it can no longer be paid. `PaymentAlreadyMade` if the

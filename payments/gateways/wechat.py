@@ -15,11 +15,15 @@ Amounts are in fen.
 """
 
 import base64
+import csv
+import hashlib
+import io
 import json
 import logging
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache, cached_property
 
@@ -30,11 +34,12 @@ from django.conf import settings
 from django.core.checks import Error
 from django.http import HttpResponse
 
-from ..exceptions import GatewayUnavailable, InvalidSignature, NotificationInvalid
+from ..exceptions import BillNotReady, GatewayUnavailable, InvalidSignature, NotificationInvalid
 from ..models import GatewayResult, PaymentMethod, RefundState, VipOrder
 from . import keys
 from .base import (
     CHINA_TIME,
+    BillEntry,
     Notification,
     PaymentAlreadyMade,
     PaymentReport,
@@ -94,6 +99,7 @@ class WeChatPayProvider(Provider):
     notify_route = True
     closes_payments = True
     refunds = True
+    bills = True
     kept_headers = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial",
                     "Wechatpay-Signature")  # fmt: skip
 
@@ -196,6 +202,23 @@ class WeChatPayProvider(Provider):
         answer = self._call("GET", path, order=order, not_found_ok=True)
         return None if answer is None else _refund_report(answer)
 
+    def bill(self, day: date) -> list[BillEntry]:
+        path = f"/v3/bill/tradebill?bill_date={day:%Y-%m-%d}&bill_type=ALL"
+        try:
+            answer = self._call("GET", path, refusals=("NO_STATEMENT_EXIST", "STATEMENT_CREATING"))
+        except _Refused:
+            raise BillNotReady() from None
+        base = self.config.base_url.rstrip("/")
+        url = str(answer.get("download_url", ""))
+        if not url.startswith(base + "/"):  # our signature goes to WeChat Pay's host only
+            raise GatewayUnavailable("微信支付账单下载地址无效")
+        content = self._call("GET", url[len(base) :], file=True)
+        # SHA-1 is what WeChat Pay gives (`hash_type`): a check of the transfer, not a signature.
+        digest = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+        if digest != str(answer.get("hash_value", "")).lower():
+            raise GatewayUnavailable("微信支付账单校验失败")
+        return parse_tradebill(content.decode("utf-8-sig"))
+
     def close_payment(self, order: VipOrder) -> None:
         path = f"/v3/pay/transactions/out-trade-no/{order.order_number}/close"
         try:
@@ -207,11 +230,22 @@ class WeChatPayProvider(Provider):
             raise PaymentAlreadyMade() from None
 
     def _call(
-        self, method: str, path: str, payload=None, *, order, not_found_ok=False, refusals=()
+        self,
+        method: str,
+        path: str,
+        payload=None,
+        *,
+        order=None,
+        not_found_ok=False,
+        refusals=(),
+        file=False,
     ):
-        """Send a signed request and answer its verified JSON. `GatewayUnavailable` when
-        WeChat Pay does not answer, answers 5xx, signs wrongly, or refuses (4xx) with a code
-        not in `refusals` (those raise `_Refused`); None for a 404 when `not_found_ok`."""
+        """Send a signed request and answer its verified JSON (with `file`, the bytes of a
+        download, which WeChat Pay does not sign: its bill's hash is checked instead).
+        `GatewayUnavailable` when WeChat Pay does not answer, answers 5xx, signs wrongly, or
+        refuses (4xx) with a code not in `refusals` (those raise `_Refused`); None for a 404
+        when `not_found_ok`. `order`: the order it is about, for the log."""
+        about = f"order={order.order_number} user={order.user_id}" if order else "bill"
         body = "" if payload is None else json.dumps(payload, ensure_ascii=False)
         url_path = httpx.URL(self.config.base_url.rstrip("/") + path).raw_path.decode()
         headers = {
@@ -225,22 +259,23 @@ class WeChatPayProvider(Provider):
                 response = self.client.request(method, path, content=body.encode(), headers=headers)
         except httpx.HTTPError as exc:
             logger.warning(
-                "wechat pay %s %s failed order=%s user=%s: %r",
-                method, path, order.order_number, order.user_id, exc,
+                "wechat pay %s %s failed %s: %r",
+                method, path, about, exc,
             )  # fmt: skip
             raise GatewayUnavailable() from None
         if response.status_code >= 500:
             logger.warning(
-                "wechat pay %s %s answered %s order=%s user=%s",
-                method, path, response.status_code, order.order_number, order.user_id,
+                "wechat pay %s %s answered %s %s",
+                method, path, response.status_code, about,
             )  # fmt: skip
             raise GatewayUnavailable()
         try:
-            self._verify(response.headers, response.content)
+            if not (file and response.status_code == 200):
+                self._verify(response.headers, response.content)
         except InvalidSignature as exc:
             logger.error(
-                "SECURITY wechat pay answer not trusted order=%s user=%s: %s",
-                order.order_number, order.user_id, exc.message,
+                "SECURITY wechat pay answer not trusted %s: %s",
+                about, exc.message,
             )  # fmt: skip
             raise GatewayUnavailable("支付平台应答无法验证，请稍后重试") from None
         if response.status_code == 404 and not_found_ok:
@@ -250,10 +285,12 @@ class WeChatPayProvider(Provider):
             if code in refusals:
                 raise _Refused(code)
             logger.error(
-                "wechat pay %s %s refused %s order=%s user=%s",
-                method, path, code, order.order_number, order.user_id,
+                "wechat pay %s %s refused %s %s",
+                method, path, code, about,
             )  # fmt: skip
             raise GatewayUnavailable(f"微信支付拒绝了请求（{code}），请稍后重试")
+        if file:
+            return response.content
         return _json_or_empty(response.content) if response.content else {}
 
     def _authorization(self, method: str, url_path: str, body: str) -> str:
@@ -412,3 +449,37 @@ def _json_or_empty(data: bytes) -> dict:
     except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _bill_field(value: str) -> str:
+    return value.strip().lstrip("`").strip()
+
+
+def parse_tradebill(text: str) -> list[BillEntry]:
+    """WeChat Pay's `tradebill` (bill_type ALL): a header row, then a row per payment or refund
+    with every field prefixed by a backtick, then the totals' header and row (not read: the
+    lines are summed where they are kept). A refund's row names its refund numbers; a payment's
+    has 0 there."""
+    rows = csv.reader(io.StringIO(text))
+    header = [_bill_field(name) for name in next(rows, [])]
+    column = {name: index for index, name in enumerate(header)}
+    entries = []
+    for row in rows:
+        if not row or not row[0].startswith("`"):
+            break  # the totals
+        field = {name: _bill_field(row[index]) for name, index in column.items()}
+        refund_number = field.get("商户退款单号", "")
+        refund = refund_number not in ("", "0")
+        entries.append(
+            BillEntry(
+                order_number=field["商户订单号"],
+                amount=Decimal(field["退款金额"] if refund else field["应结订单金额"]),
+                refund_number=refund_number if refund else "",
+                transaction_id=field.get("微信退款单号" if refund else "微信订单号", ""),
+                fee=Decimal(field.get("手续费") or "0"),
+                occurred_at=datetime.strptime(field["交易时间"], "%Y-%m-%d %H:%M:%S").replace(
+                    tzinfo=CHINA_TIME
+                ),
+            )
+        )
+    return entries
