@@ -51,6 +51,7 @@ class DatabaseCollector:
     def _from_database(self):
         from django_celery_beat.models import PeriodicTask
 
+        from payments.bills import bills_state
         from payments.models import VipOrder
         from users.notices import receipts_late_count
         from users.selectors import active_member_count
@@ -90,9 +91,24 @@ class DatabaseCollector:
         for run in JobRun.objects.exclude(last_success_at=None):
             success.add_metric([run.task], run.last_success_at.timestamp())
             duration.add_metric([run.task], run.last_duration_seconds or 0)
+        reconciled = GaugeMetricFamily(
+            "vip_bill_reconciled_through_timestamp_seconds",
+            "When the last day reconciled against the provider's bill ended (unix time; 0: none).",
+            labels=["provider"],
+        )
+        differences = GaugeMetricFamily(
+            "vip_bill_open_differences",
+            "Differences between the provider's bills and the platform that staff have not closed.",
+            labels=["provider"],
+        )
+        for provider, (through, open_differences) in bills_state().items():
+            reconciled.add_metric([provider], through.timestamp() if through else 0)
+            differences.add_metric([provider], open_differences)
         scraped = GaugeMetricFamily("vip_scrape_timestamp_seconds", "This scrape's time.")
         scraped.add_metric([], timezone.now().timestamp())
-        return [members, failing, late, interval, success, duration, scraped]
+        return [
+            members, failing, late, interval, success, duration, reconciled, differences, scraped,
+        ]  # fmt: skip
 
 
 def _dependencies():

@@ -51,6 +51,18 @@ def bill_providers() -> list:
     return [provider for provider in configured_providers() if provider.bills]
 
 
+def bills_state() -> dict[str, tuple]:
+    """For monitoring, per provider that keeps a bill: when the last day reconciled ended
+    (None: none yet) and how many differences are open."""
+    state = {}
+    for provider in bill_providers():
+        days = BillDay.objects.filter(provider=provider.name)
+        last = days.filter(state=BillDay.State.RECONCILED).order_by("-day").first()
+        through = day_start(last.day + timedelta(days=1)) if last else None
+        state[provider.name] = (through, sum(days.values_list("open_differences", flat=True)))
+    return state
+
+
 def bills_reconcile(*, day: date | None = None) -> dict[str, str]:
     """Reconcile `day` (yesterday by default) with every provider that keeps a bill, unless
     done already; answers each provider's state. The job runs it every hour: a bill not yet

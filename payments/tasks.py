@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from . import notifications, refunds, selectors, services, totals
+from . import bills, notifications, refunds, selectors, services, totals
 from .exceptions import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,11 @@ def refresh_order_totals() -> int:
 @shared_task
 def recount_order_totals() -> int:
     return totals.totals_refresh(everything=True)
+
+
+@shared_task
+def reconcile_bills() -> dict:
+    return bills.bills_reconcile()
 
 
 @shared_task

@@ -70,6 +70,15 @@ PERIODIC_JOBS = {
             "手动运行：manage.py count_orders --all"
         ),
     },
+    "对账单：核对昨天的账单": {
+        "task": "payments.tasks.reconcile_bills",
+        "every_seconds": 3600,
+        "description": (
+            "每小时：下载各支付渠道昨天的对账单（微信支付约10点后生成）并与平台的支付和退款"
+            "逐笔核对，已对账的日子不再下载。"
+            "手动运行（任意一天，重新对账）：manage.py reconcile_bills --day YYYY-MM-DD"
+        ),
+    },
     "完成处理中的退款": {
         "task": "payments.tasks.complete_refunds",
         "every_seconds": 300,

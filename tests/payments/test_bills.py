@@ -161,3 +161,32 @@ def test_any_past_day_by_command(paid, providers, capsys):
     out = capsys.readouterr().out
     assert "alipay" in out and "reconciled" in out
     assert BillDay.objects.get(provider="alipay").lines == 1
+
+
+def test_the_reconciliation_is_seen_by_prometheus(paid, api, user, providers):
+    from ..test_monitoring import scrape, value
+
+    before = scrape()
+    assert value(before, "vip_bill_reconciled_through_timestamp_seconds", provider="wechat") == 0
+    lost = VipOrder.objects.get(order_number=buy(api, user, WECHAT).json()["orderId"])
+    providers.wechat.trades[lost.order_number].state = "SUCCESS"
+    providers.wechat.trades["stray"] = Trade(
+        "wechat", "stray", Decimal("29.90"), "月度会员", "", "", state="SUCCESS"
+    )
+    reconcile(WECHAT)
+    after = scrape()
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    through = timezone.make_aware(datetime.combine(tomorrow, datetime.min.time()))
+    assert value(after, "vip_bill_reconciled_through_timestamp_seconds", provider="wechat") == (
+        through.timestamp()
+    )
+    assert value(after, "vip_bill_open_differences", provider="wechat") == 1
+    # two differences, the stray payment (open) and the lost one (completed)
+    name, labels = "vip_bill_differences_total", {"provider": "wechat", "kind": "paid_there"}
+    assert value(after, name, **labels) - value(before, name, **labels) == 2
+    lines = {"provider": "wechat", "kind": "payment"}
+    assert (
+        value(after, "vip_bill_lines_total", **lines)
+        - value(before, "vip_bill_lines_total", **lines)
+        == 2
+    )
