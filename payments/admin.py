@@ -1,6 +1,7 @@
 """Admin for plans and orders. Money and status are read-only; state changes go through
 `payments.services`."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 from operator import itemgetter
 
@@ -25,11 +26,13 @@ from vipplatform.admin_lists import (
 )
 from vipplatform.exceptions import DomainError
 
-from . import refunds, selectors, services
+from . import bills, refunds, selectors, services
 from .exceptions import OrderNotPending
 from .gateways import display_name
 from .models import (
     OLD_FRONT_END_PRICES,
+    BillDay,
+    BillDifference,
     NotificationOutcome,
     OrderStatus,
     PaymentMethod,
@@ -606,3 +609,131 @@ class RefundAdmin(BigListAdmin, admin.ModelAdmin):
     def order_link(self, refund: Refund):
         url = reverse("admin:payments_viporder_change", args=[refund.order_id])
         return format_html('<a href="{}">{}</a>', url, refund.order.order_number)
+
+
+class BillDifferenceInline(admin.TabularInline):
+    model = BillDifference
+    fields = ["kind", "order_link", "refund_number", "amount_here", "amount_there", "detail",
+              "closed_at", "closed_by", "note"]  # fmt: skip
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="订单")
+    def order_link(self, difference: BillDifference):
+        return _order_link(difference.order_number)
+
+
+def _order_link(order_number: str):
+    order = VipOrder.objects.filter(order_number=order_number).values("pk").first()
+    if order is None:
+        return format_html("{}（平台没有此订单）", order_number)
+    url = reverse("admin:payments_viporder_change", args=[order["pk"]])
+    return format_html('<a href="{}">{}</a>', url, order_number)
+
+
+@admin.register(BillDay)
+class BillDayAdmin(admin.ModelAdmin):
+    """The days reconciled, as a calendar per provider: green when the bill and the platform
+    agree, red with open differences (or a bill that failed), amber while the bill is not ready.
+    A day opens its differences."""
+
+    change_list_template = "admin/payments/billday/calendar.html"
+    inlines = [BillDifferenceInline]
+    fields = ["provider", "day", "state", "detail", "lines", "matched", "differences",
+              "open_differences", "gross", "refunds", "fees", "net", "attempts",
+              "reconciled_at"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            month = date.fromisoformat(request.GET.get("month", "") + "-01")
+        except ValueError:
+            month = timezone.localdate().replace(day=1)
+        after = (month + timedelta(days=32)).replace(day=1)
+        days = [month + timedelta(days=n) for n in range((after - month).days)]
+        found = {
+            (record.provider, record.day): record
+            for record in BillDay.objects.filter(day__gte=month, day__lt=after)
+        }
+        providers = sorted({provider for provider, _ in found} | set(bills.bill_provider_names()))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"对账日历 · {month:%Y年%m月}",
+            "opts": self.model._meta,
+            "days": days,
+            "rows": [
+                (display_name(provider), [(day, found.get((provider, day))) for day in days])
+                for provider in providers
+            ],
+            "previous": f"{(month - timedelta(days=1)):%Y-%m}",
+            "next": f"{after:%Y-%m}",
+            "open": BillDifference.objects.filter(closed_at__isnull=True).count(),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.change_list_template, context)
+
+
+class CloseForm(forms.Form):
+    note = forms.CharField(
+        label="处理说明", max_length=255, help_text="必填：查明的原因和所做的处理"
+    )
+
+
+@admin.register(BillDifference)
+class BillDifferenceAdmin(BigListAdmin, admin.ModelAdmin):
+    list_display = ["bill", "kind", "order_cell", "refund_number", "amount_here", "amount_there",
+                    "detail", "is_open", "note"]  # fmt: skip
+    list_filter = [("closed_at", admin.EmptyFieldListFilter), "kind", "bill__provider"]
+    search_fields = ["order_number", "refund_number"]
+    list_select_related = ["bill"]
+    actions = ["close_differences"]
+    readonly_fields = ["bill", "kind", "order_cell", "refund_number", "amount_here",
+                       "amount_there", "detail", "closed_at", "closed_by", "note"]  # fmt: skip
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="订单")
+    def order_cell(self, difference: BillDifference):
+        return _order_link(difference.order_number)
+
+    @admin.display(description="未处理", boolean=True)
+    def is_open(self, difference: BillDifference) -> bool:
+        return difference.closed_at is None
+
+    @admin.action(description="处理所选差异（填写说明后关闭）", permissions=["change"])
+    def close_differences(self, request, queryset):
+        open_ones = list(queryset.filter(closed_at__isnull=True).select_related("bill"))
+        form = CloseForm(request.POST if "confirm" in request.POST else None)
+        if form.is_valid():
+            for difference in open_ones:
+                bills.bill_difference_close(
+                    difference_id=difference.pk, actor=request.user, note=form.cleaned_data["note"]
+                )
+                self.log_change(request, difference, f"关闭：{form.cleaned_data['note']}")
+            self.message_user(request, f"已关闭 {len(open_ones)} 个差异。", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "处理对账差异",
+            "opts": self.model._meta,
+            "differences": open_ones,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/payments/close_differences.html", context)

@@ -51,6 +51,10 @@ def bill_providers() -> list:
     return [provider for provider in configured_providers() if provider.bills]
 
 
+def bill_provider_names() -> list[str]:
+    return [provider.name for provider in bill_providers()]
+
+
 def bills_state() -> dict[str, tuple]:
     """For monitoring, per provider that keeps a bill: when the last day reconciled ended
     (None: none yet) and how many differences are open."""

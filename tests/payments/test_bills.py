@@ -190,3 +190,33 @@ def test_the_reconciliation_is_seen_by_prometheus(paid, api, user, providers):
         - value(before, "vip_bill_lines_total", **lines)
         == 2
     )
+
+
+def test_the_admin_shows_a_calendar_and_staff_close_differences(
+    admin_client, api, user, paid, providers
+):
+    paid(WECHAT)
+    providers.wechat.trades["stray"] = Trade(
+        "wechat", "stray", Decimal("29.90"), "月度会员", "", "", state="SUCCESS"
+    )
+    record = reconcile(WECHAT)
+    calendar = admin_client.get("/admin/payments/billday/").content.decode()
+    assert 'id="bill-calendar"' in calendar
+    assert f'href="/admin/payments/billday/{record.pk}/change/">1</a>' in calendar
+    assert 'class="bill-cell bad"' in calendar
+    day = admin_client.get(f"/admin/payments/billday/{record.pk}/change/").content.decode()
+    assert "stray（平台没有此订单）" in day
+    difference = record.difference_set.get()
+    url = "/admin/payments/billdifference/"
+    chosen = {"action": "close_differences", "_selected_action": [difference.pk]}
+    asked = admin_client.post(url, chosen).content.decode()
+    assert 'id="close-form"' in asked
+    refused = admin_client.post(url, {**chosen, "confirm": "1", "note": ""})
+    assert "该字段是必填项" in refused.content.decode()
+    admin_client.post(url, {**chosen, "confirm": "1", "note": "测试交易，已在商户后台核实"})
+    difference.refresh_from_db()
+    assert (difference.note, difference.closed_by.is_superuser) == ("测试交易，已在商户后台核实", True)
+    record.refresh_from_db()
+    assert record.open_differences == 0
+    calendar = admin_client.get("/admin/payments/billday/").content.decode()
+    assert 'class="bill-cell ok"' in calendar
