@@ -644,16 +644,32 @@ class BillDayAdmin(admin.ModelAdmin):
 
     change_list_template = "admin/payments/billday/calendar.html"
     inlines = [BillDifferenceInline]
-    fields = ["provider", "day", "state", "detail", "lines", "matched", "differences",
-              "open_differences", "gross", "refunds", "fees", "net", "attempts",
+    fields = ["channel", "day", "state", "detail", "lines", "matched", "differences",
+              "open_differences", "handle", "gross", "refunds", "fees", "net", "attempts",
               "reconciled_at"]  # fmt: skip
     readonly_fields = fields
 
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # what the bill said; staff act on its differences
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="支付渠道")
+    def channel(self, record: BillDay) -> str:
+        return display_name(record.provider)
+
+    @admin.display(description="处理")
+    def handle(self, record: BillDay):
+        if not record.open_differences:
+            return "没有未处理的差异"
+        url = changelist_url("payments_billdifference", bill__id__exact=record.pk,
+                             closed_at__isempty=1)  # fmt: skip
+        return format_html('<a href="{}" id="handle-differences">处理这一天未处理的 {} 个差异</a>',
+                           url, record.open_differences)  # fmt: skip
 
     def changelist_view(self, request, extra_context=None):
         try:
@@ -707,6 +723,9 @@ class BillDifferenceAdmin(BigListAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == "bill__id__exact" or super().lookup_allowed(lookup, value, request)
 
     @admin.display(description="订单")
     def order_cell(self, difference: BillDifference):

@@ -123,3 +123,75 @@ def test_a_refund_from_the_orders_page(staff_desk, live_server, story):
     member.refresh_from_db()
     assert member.vip_expire_time == after
     assert paid.refunds.get().requested_by.username == "boss"
+
+
+def test_the_bill_calendar_a_clean_day_and_a_day_of_differences(staff_desk, live_server, providers):
+    from decimal import Decimal
+
+    from devtools.fakes import CHINA_TIME, Trade
+    from payments import bills, refunds
+    from payments.models import BillDifference
+
+    now = timezone.now().astimezone(CHINA_TIME)
+    member = UserFactory(username="wang")
+
+    def order(method: int, *, paid: bool, trade: str | None = "SUCCESS", amount=None):
+        made = VipOrderFactory(user=member, plan=VipPlan.objects.get(pk=2), payment_method=method)
+        if paid:
+            services.order_mark_paid(order_number=made.order_number)
+        if trade:
+            fake = providers.wechat if method == 0 else providers.alipay
+            fake.trades[made.order_number] = Trade(
+                "wechat" if method == 0 else "alipay", made.order_number,
+                amount or made.amount, made.plan_name, "", "", state=trade,
+                transaction_id=f"T{made.pk}", paid_at=now,
+            )  # fmt: skip
+        return made
+
+    # Alipay: a clean day
+    order(1, paid=True)
+    order(1, paid=True)
+    # WeChat Pay: one of each difference
+    order(0, paid=False)  # paid there, the notification lost: completed
+    providers.wechat.trades["stray-0001"] = Trade(
+        "wechat", "stray-0001", Decimal("29.90"), "月度会员", "", "", state="SUCCESS", paid_at=now
+    )
+    order(0, paid=True, trade=None)  # paid here only
+    order(0, paid=True, amount=Decimal("87.00"))  # the amounts differ
+    console = order(0, paid=True)
+    providers.wechat.trades[console.order_number].book_refund("console-7", Decimal("44.00"))
+    mine = order(0, paid=True)
+    refunds.refund_request(order_number=mine.order_number, amount=Decimal("8.80"), reason="x")
+    providers.wechat.trades[mine.order_number].refunds.clear()  # absent from the bill
+    today = timezone.localdate()
+    clean = bills.bill_reconcile(provider="alipay", day=today)
+    red = bills.bill_reconcile(provider="wechat", day=today)
+    assert (clean.lines, clean.matched, clean.differences) == (2, 2, 0)
+    assert (red.differences, red.open_differences) == (6, 4)
+
+    staff_desk.goto(f"{live_server.url}/admin/payments/billday/")
+    cells = staff_desk.locator("#bill-calendar tbody tr")
+    expect(cells.filter(has_text="支付宝").locator("td.ok")).to_have_count(1)
+    expect(cells.filter(has_text="微信支付").locator("td.bad")).to_have_count(1)
+    expect(staff_desk.locator("#open-differences")).to_have_text("4")
+    take_screenshot(staff_desk, "admin-bills")
+    cells.filter(has_text="微信支付").locator("td.bad a").click()
+    rows = staff_desk.locator("#difference_set-group tbody tr.has_original")
+    expect(rows).to_have_count(6)
+    expect(staff_desk.locator("#difference_set-group")).to_contain_text(
+        "stray-0001（平台没有此订单）"
+    )
+    expect(staff_desk.locator("#difference_set-group")).to_contain_text("对账时补记为已支付")
+    take_screenshot(staff_desk, "admin-bill-day")
+    # staff look into the four open ones and close them with a note
+    staff_desk.locator("#handle-differences").click()
+    expect(staff_desk.locator("#result_list tbody tr")).to_have_count(4)
+    staff_desk.locator("#action-toggle").check()
+    staff_desk.locator("select[name=action]").select_option("close_differences")
+    staff_desk.get_by_role("button", name=re.compile("执行|Go")).click()
+    staff_desk.get_by_label("处理说明").fill("已与微信支付商户平台核对")
+    staff_desk.get_by_role("button", name="关闭 4 个差异").click()
+    expect(staff_desk.locator(".messagelist")).to_contain_text("已关闭 4 个差异")
+    assert not BillDifference.objects.filter(closed_at__isnull=True).exists()
+    staff_desk.goto(f"{live_server.url}/admin/payments/billday/")
+    expect(cells.filter(has_text="微信支付").locator("td.ok")).to_have_count(1)

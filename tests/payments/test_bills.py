@@ -215,7 +215,10 @@ def test_the_admin_shows_a_calendar_and_staff_close_differences(
     assert "该字段是必填项" in refused.content.decode()
     admin_client.post(url, {**chosen, "confirm": "1", "note": "测试交易，已在商户后台核实"})
     difference.refresh_from_db()
-    assert (difference.note, difference.closed_by.is_superuser) == ("测试交易，已在商户后台核实", True)
+    assert (difference.note, difference.closed_by.is_superuser) == (
+        "测试交易，已在商户后台核实",
+        True,
+    )
     record.refresh_from_db()
     assert record.open_differences == 0
     calendar = admin_client.get("/admin/payments/billday/").content.decode()
