@@ -740,6 +740,15 @@ def _deliver(trade: Trade, body: bytes, headers: dict) -> int:
     return status
 
 
+def gateway_settings(keys: Path, url: str) -> dict[str, str]:
+    """The settings that point the platform at fakes served at `url` with `keys`."""
+    make_keys(keys)
+    return {
+        **FakeWeChatPay(keys).settings(f"{url}/wechat"),
+        **FakeAlipay(keys).settings(f"{url}/alipay/gateway.do"),
+    }
+
+
 class FakeGateways:
     """Both fakes behind one HTTP server: `/wechat/v3/...`, `/alipay/gateway.do`, and the
     buyer's phone at `/`."""
@@ -754,10 +763,7 @@ class FakeGateways:
         self.alipay.base_url = self.url
 
     def settings(self) -> dict[str, str]:
-        return {
-            **self.wechat.settings(f"{self.url}/wechat"),
-            **self.alipay.settings(f"{self.url}/alipay/gateway.do"),
-        }
+        return gateway_settings(self.wechat.keys, self.url)
 
     def trade(self, out_trade_no: str) -> Trade | None:
         return self.wechat.trades.get(out_trade_no) or self.alipay.trades.get(out_trade_no)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from devtools.fakes import FakeGateways
+from devtools.fakes import FakeGateways, gateway_settings
 
 
 class Command(BaseCommand):
@@ -22,14 +22,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host: str, port: int, keys: Path, print_env: bool, **options):
-        fakes = FakeGateways(keys.resolve(), host=host, port=port)
-        exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in fakes.settings().items())
-        if print_env:
-            fakes.server.server_close()
-            self.stdout.write(exports)
+        if print_env:  # also while the fakes run (a shell that reconciles a day by hand)
+            settings = gateway_settings(keys.resolve(), f"http://{host}:{port}")
+            self.stdout.write(_exports(settings))
             return
+        fakes = FakeGateways(keys.resolve(), host=host, port=port)
+        exports = _exports(fakes.settings())
         self.stdout.write(f"# fake WeChat Pay and Alipay on {fakes.url}; the phone: {fakes.url}/")
         self.stdout.write(exports)
         self.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             fakes.server.serve_forever()
+
+
+def _exports(settings: dict[str, str]) -> str:
+    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in settings.items())

@@ -16,6 +16,8 @@ class Command(BaseCommand):
     def handle(self, *args, day: date | None, provider: str | None, **options):
         day = day or timezone.localdate() - timedelta(days=1)
         names = [p.name for p in bill_providers()]
+        if not names:
+            raise CommandError("No configured provider keeps a daily bill (WECHATPAY_*, ALIPAY_*).")
         if provider:
             if provider not in names:
                 raise CommandError(f"{provider} keeps no bill here (configured: {names})")
