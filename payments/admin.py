@@ -106,6 +106,24 @@ class VipPlanAdmin(admin.ModelAdmin):
         return False  # orders refer to plans; take one off sale instead
 
 
+class ProviderRecordAdmin(admin.ModelAdmin):
+    """A provider's record kept as it happened (a notification, a call, a refund, a day's bill):
+    nobody adds, changes or deletes one in the admin. Its provider is named as staff know it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="支付渠道", ordering="provider")
+    def channel(self, record) -> str:
+        return display_name(record.provider)
+
+
 class StatusFilter(admin.SimpleListFilter):
     """The status users see (`status_seen_as`): a pending order past its deadline is expired."""
 
@@ -443,7 +461,7 @@ class VipOrderAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
 
 
 @admin.register(PaymentNotification)
-class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
+class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, ProviderRecordAdmin):
     """Every gateway notification as received; read-only."""
 
     list_display = ["received_at", "channel", "order_link", "verified", "outcome", "remote_addr"]
@@ -470,19 +488,6 @@ class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["vip/admin.css"]}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="支付渠道", ordering="provider")
-    def channel(self, notification: PaymentNotification) -> str:
-        return display_name(notification.provider)
 
     @admin.display(description="订单号", ordering="order_number")
     def order_link(self, notification: PaymentNotification):
@@ -526,7 +531,7 @@ class PaymentNotificationAdmin(CsvExportAdmin, BigListAdmin, admin.ModelAdmin):
 
 
 @admin.register(ProviderCall)
-class ProviderCallAdmin(BigListAdmin, admin.ModelAdmin):
+class ProviderCallAdmin(BigListAdmin, ProviderRecordAdmin):
     """Every call to a payment provider (`payments.calls`); a record, read-only."""
 
     list_display = ["called_at", "channel", "kind", "order_link", "outcome", "code",
@@ -535,19 +540,6 @@ class ProviderCallAdmin(BigListAdmin, admin.ModelAdmin):
     search_fields = ["=order_number"]
     search_help_text = "准确的订单号"
     sortable_by = ["called_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="支付渠道")
-    def channel(self, call: ProviderCall) -> str:
-        return display_name(call.provider)
 
     @admin.display(description="订单号")
     def order_link(self, call: ProviderCall):
@@ -580,7 +572,7 @@ class SandboxPaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(BigListAdmin, admin.ModelAdmin):
+class RefundAdmin(BigListAdmin, ProviderRecordAdmin):
     """Every refund, as recorded: staff start them from an order's page."""
 
     list_display = [
@@ -591,19 +583,6 @@ class RefundAdmin(BigListAdmin, admin.ModelAdmin):
     search_fields = ["refund_number", "order__order_number", "provider_refund_id"]
     list_select_related = ["order", "requested_by"]
     ordering = ["-created_at", "-id"]
-
-    def has_add_permission(self, request):
-        return False  # from an order's page
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # money records are kept
-
-    @admin.display(description="支付渠道")
-    def channel(self, refund: Refund) -> str:
-        return display_name(refund.provider)
 
     @admin.display(description="订单")
     def order_link(self, refund: Refund):
@@ -637,7 +616,7 @@ def _order_link(order_number: str):
 
 
 @admin.register(BillDay)
-class BillDayAdmin(admin.ModelAdmin):
+class BillDayAdmin(ProviderRecordAdmin):
     """The days reconciled, as a calendar per provider: green when the bill and the platform
     agree, red with open differences (or a bill that failed), amber while the bill is not ready.
     A day opens its differences."""
@@ -648,19 +627,6 @@ class BillDayAdmin(admin.ModelAdmin):
               "open_differences", "handle", "gross", "refunds", "fees", "net", "attempts",
               "reconciled_at"]  # fmt: skip
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # what the bill said; staff act on its differences
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="支付渠道")
-    def channel(self, record: BillDay) -> str:
-        return display_name(record.provider)
 
     @admin.display(description="处理")
     def handle(self, record: BillDay):
