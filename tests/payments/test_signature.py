@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from payments.checks import check_payment_sandbox_off
 from payments.gateways import contract as gateway
+from payments.gateways.base import timestamp_problem
 from payments.models import OrderStatus
 from users.models import VipLedgerEntry
 
@@ -53,7 +54,18 @@ def test_a_notification_signed_with_another_secret_is_refused(plans, signed):
     assert_unchanged(order)
 
 
-@pytest.mark.parametrize("skew", [-301, 301, -3600])
+def test_the_timestamp_window_is_under_300_seconds_either_way():
+    now = 1_800_000_000
+    for skew in (0, 299, -299):
+        assert timestamp_problem(str(now + skew), max_skew=300, now=now) == ""
+    for skew in (300, -300, 3600):
+        assert timestamp_problem(str(now + skew), max_skew=300, now=now) == "stale"
+    assert timestamp_problem("soon", max_skew=300, now=now) == "invalid"
+
+
+# Well past the window: a slow test run (a second or more between signing and checking) must
+# not bring a refused timestamp back inside it; the boundary itself is tested above.
+@pytest.mark.parametrize("skew", [-330, 330, -3600])
 def test_a_stale_or_future_timestamp_is_refused(plans, signed, skew):
     order = VipOrderFactory()
     body = json.dumps(success(order)).encode()
