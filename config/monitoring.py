@@ -26,9 +26,10 @@ logger = logging.getLogger(__name__)
 
 
 class DatabaseCollector:
-    """Gauges whose truth is in the database, read at each scrape in five queries:
+    """Gauges whose truth is in the database, read at each scrape in a few queries:
     whether the database answers, members in force, paid orders whose grant is failing,
-    receipts late, and each periodic job's interval, last success and its duration; and
+    receipts late, each periodic job's interval, last success and its duration, the bills'
+    state, 连续包月 agreements in force and renewals overdue; and
     whether the cache and the broker answer (a quarter of a second each at most).
 
     The jobs are labelled `task`, not `job`: Prometheus gives every scraped series the
@@ -53,6 +54,7 @@ class DatabaseCollector:
 
         from payments.bills import bills_state
         from payments.models import VipOrder
+        from payments.renewals import agreements_active, agreements_overdue
         from users.notices import receipts_late_count
         from users.selectors import active_member_count
         from vipplatform.models import JobRun
@@ -104,10 +106,22 @@ class DatabaseCollector:
         for provider, (through, open_differences) in bills_state().items():
             reconciled.add_metric([provider], through.timestamp() if through else 0)
             differences.add_metric([provider], open_differences)
+        renewing = GaugeMetricFamily(
+            "vip_agreements_active", "连续包月 agreements in force.", labels=["provider"]
+        )
+        for provider, count in agreements_active().items():
+            renewing.add_metric([provider], count)
+        overdue = GaugeMetricFamily(
+            "vip_renewals_overdue",
+            "Active 连续包月 agreements whose charge day passed over a day ago with no try since "
+            "(the renewal job is not running).",
+        )
+        overdue.add_metric([], agreements_overdue(now=timezone.now()))
         scraped = GaugeMetricFamily("vip_scrape_timestamp_seconds", "This scrape's time.")
         scraped.add_metric([], timezone.now().timestamp())
         return [
-            members, failing, late, interval, success, duration, reconciled, differences, scraped,
+            members, failing, late, interval, success, duration, reconciled, differences,
+            renewing, overdue, scraped,
         ]  # fmt: skip
 
 

@@ -80,6 +80,7 @@ def overview(request):
         "total_paid": sum(charts["paidOrders"]),
         "active_members": snapshots[today],
         "conversion": conversion,
+        "renewals": payments.renewal_summary(since=since),
         "grant_failures": payments.grant_failures_recent(),
         "refused_notifications": payments.refused_notifications_recent(),
         "days": DAYS,

@@ -24,11 +24,8 @@ import json
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 import zipfile
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,12 +38,26 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from payments.gateways.base import CHINA_TIME
 from payments.gateways.keys import private_key, public_key, rsa_sign, rsa_verify
 
-MCHID = "1900000109"
-APPID = "wx8888888888888888"
-CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
-PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092026112600000001"
-ALIPAY_APP_ID = "2021000122600001"
-ALIPAY_SELLER_ID = "2088621955800001"
+from . import fake_base
+from .fake_agreements import (
+    CLOCK,
+    PAPAY_PLAN_ID,
+    AlipayAgreements,
+    WeChatContracts,
+    contract_rows,
+    fake_now,
+    signing_page,
+)
+from .fake_base import (
+    ALIPAY_APP_ID,
+    ALIPAY_SELLER_ID,
+    APPID,
+    CERT_SERIAL,
+    MCHID,
+    PUBLIC_KEY_ID,
+    Trade,
+    alipay_signing_text,
+)
 
 KEY_FILES = (
     "wechat-merchant",  # the merchant's key pair: the platform signs with the private half
@@ -80,47 +91,6 @@ def make_keys(directory: Path) -> None:
         apiv3.write_text(secrets.token_hex(16))  # 32 characters: the key is their bytes
 
 
-@dataclass
-class Trade:
-    provider: str
-    out_trade_no: str
-    amount: Decimal
-    subject: str
-    notify_url: str
-    code: str
-    state: str = "NOTPAY"  # NOTPAY, SUCCESS, CLOSED
-    transaction_id: str = ""
-    paid_at: datetime | None = None  # when it was paid, for the day's bill
-    notified: list[int] = field(default_factory=list)  # the merchant's answers
-    # The refunds made of it, by the merchant's refund number: {"amount", "id", "status"}.
-    refunds: dict[str, dict] = field(default_factory=dict)
-
-    def refunded(self) -> Decimal:
-        return sum((r["amount"] for r in self.refunds.values()), Decimal("0.00"))
-
-    def paid_on(self, day: date) -> bool:
-        if self.state not in ("SUCCESS", "REFUND"):
-            return False
-        return (self.paid_at or datetime.now(CHINA_TIME)).astimezone(CHINA_TIME).date() == day
-
-    def refunds_on(self, day: date) -> list[tuple[str, dict]]:
-        return [
-            (n, r) for n, r in self.refunds.items() if r["at"].astimezone(CHINA_TIME).date() == day
-        ]
-
-    def book_refund(self, number: str, amount: Decimal, status: str = "SUCCESS") -> dict | None:
-        """A refund, once per number (the idempotency key); None when more than is left."""
-        if number not in self.refunds:
-            if self.state not in ("SUCCESS", "REFUND") or self.refunded() + amount > self.amount:
-                return None
-            self.refunds[number] = {
-                "amount": amount, "id": f"50{secrets.token_hex(14)}", "status": status,
-                "at": datetime.now(CHINA_TIME),
-            }  # fmt: skip
-            self.state = "REFUND"
-        return self.refunds[number]
-
-
 def fee(amount: Decimal) -> Decimal:
     """What the fakes charge: 0.6 % of the amount, as both providers' usual rate."""
     return (amount * Decimal("0.006")).quantize(Decimal("0.01"))
@@ -138,6 +108,8 @@ class FakeWeChatPay:
         self.apiv3_key = (keys / "wechat-apiv3.key").read_text().strip()
         self.trades: dict[str, Trade] = {}
         self.base_url = ""  # set by FakeGateways: where its bills are downloaded
+        self.site = ""  # set by FakeGateways: the member's pages (signing)
+        self.papay = WeChatContracts(self)  # 委托代扣
         self.bills: dict[str, bytes] = {}  # by download token
         self.bills_ready = True  # False: "NO_STATEMENT_EXIST", as before 10:00 the next day
         self.corrupt_bills = False  # True: the file changes on the way (its hash fails)
@@ -155,6 +127,7 @@ class FakeWeChatPay:
             "WECHATPAY_PUBLIC_KEY": str(self.keys / "wechat-platform-public.pem"),
             "WECHATPAY_PUBLIC_KEY_ID": PUBLIC_KEY_ID,
             "WECHATPAY_BASE_URL": base_url,
+            "WECHATPAY_PAPAY_PLAN_ID": PAPAY_PLAN_ID,
         }
 
     # --- signing, as WeChat Pay does -------------------------------------------------------
@@ -179,16 +152,19 @@ class FakeWeChatPay:
         mchid: str = MCHID,
         timestamp: int | None = None,
         tamper: bool = False,
+        trade_type: str = "NATIVE",
+        failed: bool = False,
     ) -> tuple[bytes, dict[str, str]]:
-        """The TRANSACTION.SUCCESS notification of `trade`, encrypted and signed."""
+        """The TRANSACTION.SUCCESS notification of `trade` (`failed`: a 委托代扣 charge's
+        TRANSACTION.FAIL, PAYERROR), encrypted and signed."""
         transaction = {
             "appid": APPID,
             "mchid": mchid,
             "out_trade_no": trade.out_trade_no,
             "transaction_id": trade.transaction_id or f"42000{secrets.token_hex(11)}",
-            "trade_type": "NATIVE",
-            "trade_state": "SUCCESS",
-            "trade_state_desc": "支付成功",
+            "trade_type": trade_type,
+            "trade_state": "PAYERROR" if failed else "SUCCESS",
+            "trade_state_desc": "用户余额不足" if failed else "支付成功",
             "success_time": datetime.now(CHINA_TIME).isoformat(timespec="seconds"),
             "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
             "amount": {
@@ -199,8 +175,9 @@ class FakeWeChatPay:
             },
         }
         return self._event(
-            "TRANSACTION.SUCCESS", "transaction", transaction, timestamp=timestamp, tamper=tamper
-        )
+            "TRANSACTION.FAIL" if failed else "TRANSACTION.SUCCESS", "transaction", transaction,
+            timestamp=timestamp, tamper=tamper,
+        )  # fmt: skip
 
     def _event(
         self,
@@ -246,6 +223,14 @@ class FakeWeChatPay:
         body, headers = self.notification(trade)
         return _deliver(trade, body, headers)
 
+    def settle_charge(self, trade: Trade, *, failed: bool) -> int:
+        """A 委托代扣 charge's result, notified as its transaction."""
+        trade.state = "PAYERROR" if failed else "SUCCESS"
+        trade.paid_at = None if failed else fake_now()
+        trade.transaction_id = f"42000{secrets.token_hex(11)}"
+        body, headers = self.notification(trade, trade_type="PAP", failed=failed)
+        return _deliver(trade, body, headers)
+
     # --- the API ---------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict, bytes]:
@@ -273,6 +258,10 @@ class FakeWeChatPay:
     def _route(self, method: str, path: str, body: bytes) -> tuple[int, dict | None]:
         url = urlsplit(path)
         parts = url.path.split("/v3/", 1)[-1].split("/")
+        if parts[0] == "papay":
+            answer = self.papay.route(method, parts, body)
+            if answer is not None:
+                return answer
         if method == "POST" and parts == ["pay", "transactions", "native"]:
             data = json.loads(body)
             if data.get("mchid") != MCHID or data.get("appid") != APPID:
@@ -456,15 +445,6 @@ class FakeWeChatPay:
         return rsa_verify(key, signature, message)
 
 
-def alipay_signing_text(
-    params: dict[str, str], leave_out=("sign",), charset: str = "utf-8"
-) -> bytes:
-    """What Alipay signs: the sorted parameters, in the bytes of the merchant's charset."""
-    return "&".join(
-        f"{k}={v}" for k, v in sorted(params.items()) if k not in leave_out and v != ""
-    ).encode(charset)
-
-
 class FakeAlipay:
     def __init__(self, keys: Path) -> None:
         self.keys = keys
@@ -475,6 +455,7 @@ class FakeAlipay:
         self.bills: dict[str, bytes] = {}  # by download token
         self.bills_ready = True  # False: "isp.bill_not_exist"
         self.corrupt_bills = False  # (WeChat Pay's alone has a hash to check)
+        self.cycle = AlipayAgreements(self)  # 周期扣款
 
     def settings(self, gateway_url: str) -> dict[str, str]:
         return {
@@ -644,6 +625,9 @@ class FakeAlipay:
 
     def _route(self, method: str, params: dict) -> dict:
         biz = json.loads(params.get("biz_content") or "{}")
+        answer = self.cycle.route(method, biz, params)
+        if answer is not None:
+            return answer
         if method == "alipay.data.dataservice.bill.downloadurl.query":
             if not self.bills_ready:
                 return {"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist"}
@@ -727,15 +711,7 @@ class FakeAlipay:
 
 
 def _deliver(trade: Trade, body: bytes, headers: dict) -> int:
-    """POST a notification to the merchant, as the provider does; answers its status."""
-    request = urllib.request.Request(trade.notify_url, data=body, headers=headers)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    except OSError:
-        status = 0
+    status = fake_base.post(trade.notify_url, body, headers)
     trade.notified.append(status)
     return status
 
@@ -760,6 +736,7 @@ class FakeGateways:
         self.server = ThreadingHTTPServer((host, port), _handler(self))
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self.wechat.base_url = f"{self.url}/wechat"
+        self.wechat.site = self.url
         self.alipay.base_url = self.url
 
     def settings(self) -> dict[str, str]:
@@ -785,6 +762,9 @@ class FakeGateways:
 def _handler(fakes: FakeGateways):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
+            page = _signing_page(fakes, self.path)
+            if page is not None:
+                return self._send(200, {"Content-Type": "text/html; charset=utf-8"}, page)
             if self.path.startswith("/wechat/"):
                 return self._send(*fakes.wechat.handle("GET", self.path, self.headers, b""))
             if self.path.startswith("/alipay/bill?"):
@@ -804,6 +784,8 @@ def _handler(fakes: FakeGateways):
                 return self._send(*fakes.wechat.handle("POST", self.path, self.headers, body))
             if self.path == "/alipay/gateway.do":
                 return self._send(*fakes.alipay.handle(body))
+            if _agreement_action(fakes, self.path, body):
+                return self._send(303, {"Location": "/"}, b"")
             if self.path == "/pay":
                 number = dict(parse_qsl(body.decode())).get("out_trade_no", "")
                 if fakes.trade(number) is None:
@@ -878,4 +860,45 @@ def _phone(fakes: FakeGateways) -> bytes:
         "<h1>模拟手机支付：微信支付 / 支付宝（本地假网关）</h1>"
         "<table border=1 cellpadding=6><tr><th>渠道</th><th>商户订单号</th><th>商品</th>"
         f"<th></th></tr>{''.join(rows) or '<tr><td colspan=4>还没有交易</td></tr>'}</table>"
+        + contract_rows(
+            [*fakes.wechat.papay.contracts.values(), *fakes.alipay.cycle.contracts.values()]
+        )
+        + '<form method="post" action="/clock"><input name="days" size="4" value="1"> '
+        "<button type=submit>网关时钟前进（天）</button></form>"
     ).encode()
+
+
+def _signing_page(fakes: FakeGateways, path: str) -> bytes | None:
+    """The providers' signing pages the member's QR code opens: WeChat Pay's `redirect_url`,
+    Alipay's gateway URL with the signed `alipay.user.agreement.page.sign`."""
+    url = urlsplit(path)
+    if url.path.startswith("/papay/sign/"):
+        contract = fakes.wechat.papay.contracts.get(url.path.rsplit("/", 1)[-1])
+        return None if contract is None else signing_page(contract, url.path)
+    if url.path == "/alipay/gateway.do" and url.query:
+        contract = fakes.alipay.cycle.open_page(dict(parse_qsl(url.query)))
+        if contract is not None:
+            return signing_page(contract, f"/alipay/agreement/sign/{contract.number}")
+    if url.path.startswith("/alipay/agreement/sign/"):
+        contract = fakes.alipay.cycle.contracts.get(url.path.rsplit("/", 1)[-1])
+        return None if contract is None else signing_page(contract, url.path)
+    return None
+
+
+def _agreement_action(fakes: FakeGateways, path: str, body: bytes) -> bool:
+    """The member's buttons: sign, unsign in the app; and the fakes' clock moving on."""
+    number = path.rsplit("/", 1)[-1]
+    if path.startswith("/papay/sign/") and number in fakes.wechat.papay.contracts:
+        fakes.wechat.papay.sign(number)
+    elif path.startswith("/alipay/agreement/sign/") and number in fakes.alipay.cycle.contracts:
+        fakes.alipay.cycle.sign(number)
+    elif path.startswith("/agreement/unsign/wechat/") and number in fakes.wechat.papay.contracts:
+        fakes.wechat.papay.end(fakes.wechat.papay.contracts[number])
+    elif path.startswith("/agreement/unsign/alipay/") and number in fakes.alipay.cycle.contracts:
+        fakes.alipay.cycle.end(fakes.alipay.cycle.contracts[number])
+    elif path == "/clock":
+        form = dict(parse_qsl(body.decode()))
+        CLOCK["offset"] += timedelta(days=float(form.get("days") or 0))
+    else:
+        return False
+    return True

@@ -25,14 +25,17 @@ from vipplatform.admin_lists import (
     changelist_url,
 )
 from vipplatform.exceptions import DomainError
+from vipplatform.permissions import CHANGE_ORDERS, VIEW_ORDERS, has_staff_right
 
-from . import bills, refunds, selectors, services
+from . import bills, refunds, renewals, selectors, services
 from .exceptions import OrderNotPending
 from .gateways import display_name
 from .models import (
     OLD_FRONT_END_PRICES,
+    Agreement,
     BillDay,
     BillDifference,
+    CancelledBy,
     NotificationOutcome,
     OrderStatus,
     PaymentMethod,
@@ -40,6 +43,7 @@ from .models import (
     ProviderCall,
     Refund,
     RefundState,
+    RenewalCharge,
     SandboxPayment,
     VipOrder,
     VipPlan,
@@ -61,11 +65,15 @@ class VipPlanForm(forms.ModelForm):
 
     class Meta:
         model = VipPlan
-        fields = ["name", "days", "price", "is_active"]
+        fields = ["name", "days", "price", "is_active", "renews", "first_price"]
 
     def clean(self):
         data = super().clean()
         sent = OLD_FRONT_END_PRICES.get(self.instance.pk)
+        if sent is not None and data.get("renews"):
+            self.add_error(
+                "renews", "旧前端按一次性套餐出售此套餐：要开通连续包月，请新建一个自动续费套餐。"
+            )
         price = data.get("price")
         if (
             sent is not None
@@ -87,7 +95,7 @@ class VipPlanForm(forms.ModelForm):
 @admin.register(VipPlan)
 class VipPlanAdmin(admin.ModelAdmin):
     form = VipPlanForm
-    list_display = ["id", "name", "days", "price", "is_active"]
+    list_display = ["id", "name", "days", "price", "is_active", "renews", "first_price"]
     list_display_links = ["id", "name"]
     fieldsets = [
         (
@@ -99,7 +107,18 @@ class VipPlanAdmin(admin.ModelAdmin):
                     "要停售一个套餐，取消「在售」即可（有订单的套餐不能删除）。"
                 ),
             },
-        )
+        ),
+        (
+            "连续包月",
+            {
+                "fields": ["renews", "first_price"],
+                "description": (
+                    "自动续费套餐在会员页面单独列出（旧前端不显示）：会员签约后首期立即扣款，之后每个"
+                    "周期（天数）扣款一次（价格），每次扣款前至少5天提醒，可随时取消。已签约的协议"
+                    "保留签约时的价格和周期：修改只影响之后的签约。"
+                ),
+            },
+        ),
     ]
 
     def has_delete_permission(self, request, obj=None):
@@ -722,3 +741,70 @@ class BillDifferenceAdmin(BigListAdmin, admin.ModelAdmin):
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/payments/close_differences.html", context)
+
+
+class RenewalChargeInline(admin.TabularInline):
+    model = RenewalCharge
+    fields = ["period", "attempt", "order_link", "state", "error", "created_at", "settled_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["period", "attempt"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="订单")
+    def order_link(self, charge: RenewalCharge):
+        url = reverse("admin:payments_viporder_change", args=[charge.order_id])
+        return format_html('<a href="{}">{}</a>', url, charge.order.order_number)
+
+
+@admin.register(Agreement)
+class AgreementAdmin(BigListAdmin, ProviderRecordAdmin):
+    """Members' 连续包月 agreements and each try of each period. Seen with the right to view
+    orders; cancelled (解约, at the provider too) with the right to change orders, as in the
+    API."""
+
+    list_display = [
+        "agreement_number", "user_link", "plan_name", "channel", "state", "next_charge_date",
+        "periods_paid", "failures", "create_time", "ended_at",
+    ]  # fmt: skip
+    list_filter = ["state", "provider", "cancelled_by"]
+    search_fields = ["agreement_number", "provider_agreement_id", "user__username"]
+    list_select_related = ["user"]
+    ordering = ["-create_time", "-id"]
+    readonly_fields = [
+        "agreement_number", "user", "plan", "payment_method", "provider",
+        "provider_agreement_id", "state", "plan_name", "period_days", "price", "first_price",
+        "sign_deadline", "create_time", "signed_at", "periods_paid", "next_charge_date",
+        "failures", "reminded_period", "reminded_at", "noticed_period", "noticed_at",
+        "ended_at", "cancelled_by", "unsigned_at_provider",
+    ]  # fmt: skip
+    exclude = ["sign_code"]
+    inlines = [RenewalChargeInline]
+    actions = ["cancel_agreements"]
+
+    def has_view_permission(self, request, obj=None):
+        return has_staff_right(request.user, VIEW_ORDERS)
+
+    def has_cancel_permission(self, request) -> bool:
+        return has_staff_right(request.user, CHANGE_ORDERS)
+
+    @admin.display(description="会员", ordering="user__username")
+    def user_link(self, agreement: Agreement):
+        url = reverse("admin:users_user_change", args=[agreement.user_id])
+        return format_html('<a href="{}">{}</a>', url, agreement.user.username)
+
+    @admin.action(description="解约（取消所选会员的自动续费）", permissions=["cancel"])
+    def cancel_agreements(self, request, queryset):
+        cancelled = 0
+        for number in queryset.values_list("agreement_number", flat=True):
+            try:
+                renewals.agreement_cancel(agreement_number=number, by=CancelledBy.STAFF)
+            except DomainError:
+                continue  # ended already
+            cancelled += 1
+        self.message_user(
+            request, f"已解约 {cancelled} 个自动续费协议（不再扣款，并在支付平台解约）。"
+        )

@@ -87,3 +87,15 @@ class RefundTooLarge(DomainError):
 
 class RefundsUnsupported(Conflict):
     message = "该订单的支付渠道不支持退款"
+
+
+class AgreementNotFound(NotFound):
+    message = "自动续费协议不存在"
+
+
+class AgreementExists(Conflict):
+    message = "您已开通自动续费，如需更换套餐请先取消当前的自动续费"
+
+
+class AgreementEnded(Conflict):
+    message = "自动续费协议已结束"

@@ -39,6 +39,18 @@ BILL_DIFFERENCES = Counter(
     "Differences the daily reconciliation found, by kind (each once, however often it runs).",
     ["provider", "kind"],
 )
+RENEWAL_CHARGES = Counter(
+    "vip_renewal_charges",
+    "Tries to charge a 连续包月 agreement's period, settled, by provider and outcome (paid, "
+    "failed).",
+    ["provider", "outcome"],
+)
+AGREEMENTS = Counter(
+    "vip_agreements",
+    "连续包月 agreements' events by provider: signed, cancelled (by the member here, staff, "
+    "or in the provider's app), suspended (the period's last charge failed).",
+    ["provider", "event"],
+)
 GRANT_FAILURES = Counter("vip_grant_failures", "VIP grants that failed after their order was paid.")
 GRANT_RETRIES = Counter("vip_grant_retries", "Retries of failed VIP grants, by result.", ["result"])
 NOTIFICATION_TO_GRANT = Histogram(
@@ -66,6 +78,7 @@ REFUSAL_REASONS = {
     "AmountMismatch": "amount",
     "OrderNotFound": "unknown_order",
     "WrongProvider": "wrong_provider",
+    "AgreementNotFound": "unknown_agreement",
     "ValidationError": "malformed",
     "ParseError": "malformed",
 }

@@ -61,11 +61,21 @@ def effective_status(status: int, expire_time, *, now=None) -> int:
     return status
 
 
+# A renewing plan's period is longer than the law's reminder (at least five days before each
+# renewal) and the time a failed charge is retried in.
+RENEWAL_MIN_DAYS = 7
+
+
 class VipPlanQuerySet(models.QuerySet):
     def for_sale(self):
-        """The plans buyers may buy: on sale, and sound (the admin validates them, but a row
-        written some other way must not be sold)."""
-        return self.filter(is_active=True, days__gte=1, price__gt=0)
+        """The plans buyers may buy once: on sale, and sound (the admin validates them, but a
+        row written some other way must not be sold). Renewing plans are signed for, not
+        bought (`renewing`): the old front end's list never shows them."""
+        return self.filter(is_active=True, days__gte=1, price__gt=0, renews=False)
+
+    def renewing(self):
+        """The 连续包月 plans members may sign up for."""
+        return self.filter(is_active=True, renews=True, days__gte=RENEWAL_MIN_DAYS, price__gt=0)
 
 
 class VipPlan(models.Model):
@@ -83,6 +93,21 @@ class VipPlan(models.Model):
         help_text="元，最多两位小数；修改价格不影响已创建的订单",
     )
     is_active = models.BooleanField("在售", default=True)
+    renews = models.BooleanField(
+        "连续包月（自动续费）",
+        default=False,
+        db_default=False,
+        help_text="会员签约后每个周期（天数）自动扣款（价格），可随时取消；不在一次性套餐中出售",
+    )
+    first_price = models.DecimalField(
+        "首期价格",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="自动续费套餐的首期优惠价，空：与每期价格相同",
+    )
 
     objects = VipPlanQuerySet.as_manager()
 
@@ -96,11 +121,23 @@ class VipPlan(models.Model):
         return f"{self.name} ({self.days}天, ¥{self.price})"
 
     def clean(self) -> None:
-        """Two plans on sale never share a name: buyers choose by it."""
+        """Two plans on sale never share a name: buyers choose by it. A renewing plan's period
+        leaves room for the reminder the law requires; only a renewing plan has a first
+        period's price."""
         if self.is_active and (
             VipPlan.objects.filter(name=self.name, is_active=True).exclude(pk=self.pk).exists()
         ):
             raise ValidationError({"name": "在售套餐中已有同名套餐"})
+        if self.renews and self.days is not None and self.days < RENEWAL_MIN_DAYS:
+            raise ValidationError(
+                {"days": f"自动续费套餐的周期至少 {RENEWAL_MIN_DAYS} 天（须提前5天提醒续费）"}
+            )
+        if self.first_price is not None and not self.renews:
+            raise ValidationError({"first_price": "只有自动续费套餐有首期价格"})
+
+    def price_of_period(self, period: int) -> Decimal:
+        """What a renewing plan charges for its `period`th period (1: the first)."""
+        return self.first_price if period == 1 and self.first_price else self.price
 
 
 def new_order_number() -> str:
@@ -295,6 +332,7 @@ class NotificationOutcome(models.TextChoices):
     REFUNDED = "refunded", "已退款"
     DUPLICATE = "duplicate", "重复通知"
     FAILED = "failed", "支付失败"
+    AGREEMENT = "agreement", "签约/解约"
     IGNORED = "ignored", "已忽略"
     REFUSED = "refused", "已拒绝"
     ERROR = "error", "处理出错"
@@ -402,6 +440,10 @@ class ProviderCall(models.Model):
         REFUND = "refund", "申请退款"
         REFUND_QUERY = "refund_query", "查询退款"
         BILL = "bill", "下载对账单"
+        SIGN = "sign", "发起签约"
+        PRE_DEBIT = "pre_debit", "预扣费通知"
+        CHARGE = "charge", "代扣扣款"
+        UNSIGN = "unsign", "解约"
 
     class Outcome(models.TextChoices):
         OK = "ok", "成功"
@@ -607,3 +649,135 @@ class BillDifference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.order_number}"
+
+
+class AgreementState(models.TextChoices):
+    SIGNING = "signing", "待签约"  # its QR code shown, not (yet) signed
+    ACTIVE = "active", "生效中"
+    SUSPENDED = "suspended", "已暂停"  # the last try of a period's charge failed
+    CANCELLED = "cancelled", "已解约"
+    LAPSED = "lapsed", "未签约"  # not signed before its QR code's deadline
+
+
+class CancelledBy(models.TextChoices):
+    MEMBER = "member", "会员在本站取消"
+    STAFF = "staff", "客服解约"
+    APP = "app", "会员在支付应用中解约"
+    PROVIDER = "provider", "支付平台解约"
+
+
+def new_agreement_number() -> str:
+    """Ours for an agreement (WeChat Pay's `out_contract_code`, Alipay's
+    `external_agreement_no`): 'A', the second, then 64 random bits; 31 characters."""
+    return f"A{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(8)}"
+
+
+class Agreement(models.Model):
+    """A member's 连续包月: the authority a provider holds to charge the plan's price each
+    period (WeChat Pay's 委托代扣 contract, Alipay's 周期扣款 agreement), and where its
+    periods stand. What the member agreed to is copied from the plan when it is made.
+
+    The law (网络交易监督管理办法 Art. 18) is kept by `payments.renewals`: a reminder at least
+    five days before each renewal (`reminded_period`, `reminded_at`), no charge before it; the
+    member may cancel at any time, and nothing is charged after the cancel.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agreements"
+    )
+    plan = models.ForeignKey(VipPlan, on_delete=models.PROTECT, verbose_name="套餐")
+    agreement_number = models.CharField(
+        "签约协议号", max_length=40, unique=True, default=new_agreement_number
+    )
+    payment_method = models.IntegerField("支付方式", choices=PaymentMethod.choices)
+    provider = models.CharField("支付渠道", max_length=16)
+    provider_agreement_id = models.CharField(
+        "网关协议号", max_length=64, blank=True, default="", db_index=True
+    )
+    state = models.CharField(
+        "状态", max_length=10, choices=AgreementState.choices, default=AgreementState.SIGNING
+    )
+    # The terms the member signed.
+    plan_name = models.CharField("套餐名称", max_length=50)
+    period_days = models.PositiveIntegerField("周期天数")
+    price = models.DecimalField("每期价格", max_digits=10, decimal_places=2)
+    first_price = models.DecimalField("首期价格", max_digits=10, decimal_places=2)
+    # What the member's QR code encodes (the provider's signing page), until it is signed.
+    sign_code = models.TextField("签约码", blank=True, default="")
+    sign_deadline = models.DateTimeField("签约截止时间")
+    create_time = models.DateTimeField("创建时间", default=timezone.now)
+    signed_at = models.DateTimeField("签约时间", null=True, blank=True)
+    # The periods paid for, and the day (China time) the next charge is tried.
+    periods_paid = models.PositiveIntegerField("已扣款期数", default=0)
+    next_charge_date = models.DateField("下次扣款日", null=True, blank=True)
+    failures = models.PositiveIntegerField("本期扣款失败次数", default=0)
+    # The member's reminder of a period's renewal, and the provider's pre-debit notice of it
+    # (WeChat Pay's 预扣费通知).
+    reminded_period = models.PositiveIntegerField("已提醒的期数", default=0)
+    reminded_at = models.DateTimeField("续费提醒时间", null=True, blank=True)
+    noticed_period = models.PositiveIntegerField("已发预扣费通知的期数", default=0)
+    noticed_at = models.DateTimeField("预扣费通知时间", null=True, blank=True)
+    ended_at = models.DateTimeField("解约/暂停时间", null=True, blank=True)
+    cancelled_by = models.CharField(
+        "解约方", max_length=10, choices=CancelledBy.choices, blank=True, default=""
+    )
+    # Unsigned at the provider too (ours: once its unsign call succeeded; the app's: at once).
+    unsigned_at_provider = models.BooleanField("已在支付平台解约", default=False)
+
+    class Meta:
+        db_table = "vip_agreement"
+        verbose_name = "自动续费协议"
+        verbose_name_plural = "自动续费协议"
+        ordering = ["-create_time", "-id"]
+        indexes = [
+            # The renewal job: active agreements by their next charge day.
+            models.Index(fields=["state", "next_charge_date"], name="vip_agreement_due_idx"),
+            models.Index(fields=["user", "state"], name="vip_agreement_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_number} {self.plan_name} {self.get_state_display()}"
+
+    @property
+    def next_period(self) -> int:
+        return self.periods_paid + 1
+
+    @property
+    def next_amount(self) -> Decimal:
+        return self.first_price if self.next_period == 1 else self.price
+
+
+class RenewalCharge(models.Model):
+    """One try to charge an agreement's period: an order of its own, paid (or not) through
+    the same path as any payment. Unique per agreement, period and try: two jobs that race
+    for the same try cannot both charge it."""
+
+    class State(models.TextChoices):
+        CHARGING = "charging", "扣款中"
+        PAID = "paid", "扣款成功"
+        FAILED = "failed", "扣款失败"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="charges")
+    period = models.PositiveIntegerField("期数")
+    attempt = models.PositiveIntegerField("第几次尝试")
+    order = models.OneToOneField(
+        VipOrder, on_delete=models.PROTECT, related_name="renewal_charge", verbose_name="订单"
+    )
+    state = models.CharField("状态", max_length=10, choices=State.choices, default=State.CHARGING)
+    error = models.CharField("失败原因", max_length=100, blank=True, default="")
+    created_at = models.DateTimeField("扣款时间", default=timezone.now, db_index=True)
+    settled_at = models.DateTimeField("结果时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "vip_renewal_charge"
+        verbose_name = "自动续费扣款"
+        verbose_name_plural = "自动续费扣款"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "period", "attempt"], name="vip_renewal_charge_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement.agreement_number} 第{self.period}期 #{self.attempt}"

@@ -19,7 +19,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 
 from vipplatform.exceptions import DomainError
 
-from . import metrics, refunds, services
+from . import metrics, refunds, renewals, services
 from .exceptions import InvalidSignature, NotificationTooLarge
 from .gateways import Provider, provider_named
 from .models import GatewayResult, NotificationOutcome, PaymentNotification, VipOrder
@@ -132,6 +132,11 @@ def notification_process(
             raise DomainError(f"支付渠道 {notification.provider} 未配置")
         parsed = provider.parse(body)
         fields = {"order_number": parsed.order_number, "event_id": parsed.event_id}
+        if parsed.agreement is not None:
+            outcome = renewals.agreement_noticed(provider, parsed.agreement)
+            _record(notification, outcome, "", **fields)
+            metrics.NOTIFICATIONS.labels(provider.name, str(outcome), "").inc()
+            return None, outcome
         paid = refunds.paid_order(parsed.order_number) if parsed.refund is not None else None
         if paid is not None:
             outcome = _refund_noticed(provider, paid, parsed.refund)
@@ -142,11 +147,8 @@ def notification_process(
             _record(notification, NotificationOutcome.IGNORED, "", **fields)
             metrics.NOTIFICATIONS.labels(provider.name, "ignored", "").inc()
             return None, NotificationOutcome.IGNORED
-        mark = (
-            services.order_mark_paid
-            if parsed.result == GatewayResult.SUCCESS
-            else services.order_mark_failed
-        )
+        paid = parsed.result == GatewayResult.SUCCESS
+        mark = services.order_mark_paid if paid else services.order_mark_failed
         # The outcome commits with the payment: one commit less on the hottest write path.
         with transaction.atomic():
             order, outcome = mark(
@@ -154,6 +156,7 @@ def notification_process(
                 amount=parsed.amount,
                 transaction_id=parsed.transaction_id,
                 provider=provider.name,
+                **({} if paid else {"reason": parsed.failure}),
             )
             _save_outcome(notification, outcome, "", **fields)
     except (DomainError, ValidationError, ParseError) as exc:

@@ -10,8 +10,12 @@ from django.utils import timezone
 from vipplatform.times import day_start
 
 from . import totals
-from .exceptions import OrderNotFound
+from .exceptions import AgreementNotFound, OrderNotFound
+from .gateways import agreement_methods
 from .models import (
+    Agreement,
+    AgreementState,
+    CancelledBy,
     NotificationOutcome,
     OrderDayTotal,
     OrderStatus,
@@ -19,6 +23,7 @@ from .models import (
     PaymentNotification,
     PlanCode,
     Refund,
+    RenewalCharge,
     VipOrder,
     VipPlan,
 )
@@ -131,6 +136,64 @@ def plans_for_sale() -> list[VipPlan]:
             at_base_rate = base.price * plan.days / base.days
             plan.saving = max(at_base_rate - plan.price, Decimal("0")).quantize(Decimal("0.01"))
     return plans
+
+
+def renewing_plans() -> list[VipPlan]:
+    """The 连续包月 plans members may sign, each with `payment_methods` (those whose provider
+    signs agreements; none: the plan is not offered) and `first_period_price`."""
+    methods = agreement_methods()
+    if not methods:
+        return []
+    plans = list(VipPlan.objects.renewing().order_by("days", "id"))
+    for plan in plans:
+        plan.payment_methods = methods
+        plan.first_period_price = plan.price_of_period(1)
+    return plans
+
+
+def renewal_summary(*, since: datetime) -> dict:
+    """连续包月 for the overview: agreements in force, signed and ended since `since` (by
+    whom: the member here or in the app, staff, or suspended after failed charges), the
+    period's churn (ended / (in force + ended)), and the charges' tries paid and failed. Three
+    aggregate queries."""
+    active = Agreement.objects.filter(state=AgreementState.ACTIVE).count()
+    ended = dict(
+        Agreement.objects.filter(ended_at__gte=since)
+        .values_list("cancelled_by")  # "" for a suspended one
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    signed = Agreement.objects.filter(signed_at__gte=since).count()
+    tries = dict(
+        RenewalCharge.objects.filter(settled_at__gte=since)
+        .values_list("state")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    ended_count = sum(ended.values())
+    return {
+        "active": active,
+        "signed": signed,
+        "ended": ended_count,
+        "cancelled_by_member": ended.get(CancelledBy.MEMBER, 0) + ended.get(CancelledBy.APP, 0),
+        "cancelled_by_staff": ended.get(CancelledBy.STAFF, 0),
+        "suspended": ended.get("", 0),
+        "churn": round(100 * ended_count / (active + ended_count), 1) if ended_count else 0,
+        "charges_paid": tries.get(RenewalCharge.State.PAID, 0),
+        "charges_failed": tries.get(RenewalCharge.State.FAILED, 0),
+    }
+
+
+def agreements_of(*, user_id: int):
+    """A member's agreements, newest first (ended ones too: the history)."""
+    return Agreement.objects.filter(user_id=user_id).order_by("-create_time", "-id")
+
+
+def agreement_get(*, agreement_number: str) -> Agreement:
+    agreement = Agreement.objects.filter(agreement_number=agreement_number[:40]).first()
+    if agreement is None:
+        raise AgreementNotFound()
+    return agreement
 
 
 def orders_to_reconcile(

@@ -271,3 +271,88 @@ class RefundOutput(FlatSerializer):
     completeTime = serializers.DateTimeField(
         source="completed_at", allow_null=True, label="完成时间"
     )
+
+
+# --- 连续包月 ---------------------------------------------------------------------------------
+
+
+class RenewingPlanOutput(FlatSerializer):
+    id = serializers.IntegerField(help_text="签约时的 planId")
+    name = serializers.CharField()
+    days = serializers.IntegerField(help_text="每期天数")
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, coerce_to_string=False, help_text="每期价格（元）"
+    )
+    firstPrice = serializers.DecimalField(
+        source="first_period_price",
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        help_text="首期价格（元），签约后立即扣款",
+    )
+    paymentMethods = serializers.ListField(
+        child=serializers.IntegerField(),
+        source="payment_methods",
+        help_text="可签约的支付方式（0 微信支付、1 支付宝）",
+    )
+
+
+class AgreementInput(FlatSerializer):
+    planId = serializers.IntegerField(
+        label="套餐ID",
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages=_required("套餐ID不能为空"),
+        help_text="自动续费套餐（见 GET /api/payment/renewal-plans）",
+    )
+    paymentMethod = serializers.ChoiceField(
+        label="支付方式",
+        choices=[PaymentMethod.WECHAT, PaymentMethod.ALIPAY],
+        error_messages=_required("支付方式不能为空"),
+        help_text="0 微信支付（委托代扣），1 支付宝（周期扣款）",
+    )
+
+
+class AgreementOutput(FlatSerializer):
+    agreementNumber = serializers.CharField(source="agreement_number", label="签约协议号")
+    userId = serializers.IntegerField(source="user_id", label="用户ID")
+    planId = serializers.IntegerField(source="plan_id", label="套餐ID")
+    planName = serializers.CharField(source="plan_name", label="套餐名称")
+    periodDays = serializers.IntegerField(source="period_days", label="每期天数")
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, label="每期价格")
+    firstPrice = serializers.DecimalField(
+        source="first_price", max_digits=10, decimal_places=2, label="首期价格"
+    )
+    paymentMethod = serializers.IntegerField(source="payment_method", label="支付方式")
+    provider = serializers.CharField(label="支付渠道")
+    state = serializers.CharField(label="状态")
+    stateName = serializers.CharField(source="get_state_display", label="状态名称")
+    signCode = serializers.SerializerMethodField(label="签约码（待签约时）")
+    qrCodeUrl = serializers.SerializerMethodField(label="签约二维码图片（待签约时）")
+    signDeadline = serializers.DateTimeField(source="sign_deadline", label="签约截止时间")
+    signedAt = serializers.DateTimeField(source="signed_at", allow_null=True, label="签约时间")
+    periodsPaid = serializers.IntegerField(source="periods_paid", label="已扣款期数")
+    nextChargeDate = serializers.DateField(
+        source="next_charge_date", allow_null=True, label="下次扣款日"
+    )
+    nextAmount = serializers.DecimalField(
+        source="next_amount", max_digits=10, decimal_places=2, label="下次扣款金额"
+    )
+    reminded = serializers.SerializerMethodField(label="已提醒下次扣款")
+    failures = serializers.IntegerField(label="本期扣款失败次数")
+    endedAt = serializers.DateTimeField(source="ended_at", allow_null=True, label="结束时间")
+    cancelledBy = serializers.CharField(source="cancelled_by", label="解约方")
+    createTime = serializers.DateTimeField(source="create_time", label="创建时间")
+
+    def get_signCode(self, agreement) -> str | None:
+        return agreement.sign_code if agreement.state == "signing" else None
+
+    def get_qrCodeUrl(self, agreement) -> str | None:
+        from django.urls import reverse
+
+        if agreement.state != "signing":
+            return None
+        return reverse("payments:agreement-qrcode", args=[agreement.agreement_number])
+
+    def get_reminded(self, agreement) -> bool:
+        return agreement.state == "active" and agreement.reminded_period == agreement.next_period

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from vipplatform.background import later
 
-from . import links, metrics, selectors, status_cache, totals
+from . import charges, links, metrics, selectors, status_cache, totals
 from .calls import provider_call
 from .exceptions import (
     AmountMismatch,
@@ -176,23 +176,25 @@ def order_mark_paid(
     order.save(update_fields=["status", "pay_time", "transaction_id", "paid_after_close"])
     _status_changed(order)
     logger.info("order paid order=%s user=%s amount=%s", order_number, order.user_id, order.amount)
-    if not _announce_payment(order):
+    renewal = charges.charge_settled(order, paid=True)
+    if not _announce_payment(order, renewal=renewal):
         _retry_grant_later(order)
     return order, NotificationOutcome.PAID
 
 
-def _announce_payment(order: VipOrder) -> bool:
+def _announce_payment(order: VipOrder, *, renewal=None) -> bool:
     """Send `payment_succeeded` inside a savepoint.
 
     If a receiver fails for a reason a retry cannot fix, the savepoint rolls back its partial
     work alone: the order stays paid, the failure is stored on the order for staff to see and
     retry, and the payment commits. Database errors (lost connection, lock timeout, deadlock)
     may have ended the whole transaction, so they propagate and the gateway resends later.
-    Answers whether the receivers succeeded.
+    Answers whether the receivers succeeded. `renewal`: the agreement whose period the order
+    paid, if any.
     """
     try:
         with transaction.atomic():
-            payment_succeeded.send(sender=VipOrder, order=order)
+            payment_succeeded.send(sender=VipOrder, order=order, renewal=renewal)
     except DatabaseError:
         raise
     except Exception as exc:
@@ -236,9 +238,11 @@ def order_mark_failed(
     amount: Decimal | None = None,
     transaction_id: str = "",
     provider: str | None = None,
+    reason: str = "",
 ) -> tuple[VipOrder, NotificationOutcome]:
     """Record the gateway's FAILED: a pending order is cancelled; a payment is never undone.
-    `provider` as for `order_mark_paid`."""
+    `provider` as for `order_mark_paid`; `reason`, the provider's words (a renewal's charge
+    tells the member)."""
     order = lock_order(order_number=order_number)
     check_provider(order, provider)
     _check_amount(order, amount)
@@ -254,6 +258,7 @@ def order_mark_failed(
     order.transaction_id = transaction_id or order.transaction_id
     order.save(update_fields=["status", "transaction_id"])
     _status_changed(order)
+    charges.charge_settled(order, paid=False, failure=reason)
     logger.info("payment failed, order cancelled order=%s user=%s", order_number, order.user_id)
     return order, NotificationOutcome.FAILED
 
@@ -316,7 +321,7 @@ def order_retry_grant(*, order_id: int) -> bool:
     if order.status != OrderStatus.PAID or order.grant_failed_at is None:
         return order.status == OrderStatus.PAID
     logger.info("retrying vip grant order=%s user=%s", order.order_number, order.user_id)
-    granted = _announce_payment(order)
+    granted = _announce_payment(order, renewal=charges.agreement_of(order))
     metrics.GRANT_RETRIES.labels(result="granted" if granted else "failing").inc()
     return granted
 
@@ -376,11 +381,13 @@ def order_reconcile(*, order_id: int) -> NotificationOutcome | None:
     if report is None:
         metrics.RECONCILIATIONS.labels(provider=provider.name, result="nothing").inc()
         return None
-    mark = order_mark_paid if report.result == GatewayResult.SUCCESS else order_mark_failed
+    paid = report.result == GatewayResult.SUCCESS
+    mark = order_mark_paid if paid else order_mark_failed
     _, outcome = mark(
         order_number=order.order_number,
         amount=report.amount,
         transaction_id=report.transaction_id,
+        **({} if paid else {"reason": report.failure}),
     )
     metrics.RECONCILIATIONS.labels(provider=provider.name, result=str(outcome)).inc()
     if outcome == NotificationOutcome.PAID:

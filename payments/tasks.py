@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from . import bills, notifications, refunds, selectors, services, totals
+from . import bills, notifications, refunds, renewals, selectors, services, totals
 from .exceptions import GatewayUnavailable
 
 logger = logging.getLogger(__name__)
@@ -97,3 +97,21 @@ def retry_vip_grant(self, order_id: int) -> bool:
 @shared_task
 def retry_vip_grants() -> tuple[int, int]:
     return services.order_retry_failed_grants()
+
+
+@shared_task
+def run_renewals() -> dict:
+    return renewals.renewals_run()
+
+
+@shared_task(soft_time_limit=30, time_limit=45, label="自动续费：扣一个协议的本期费用")
+def charge_agreement(agreement_id: int) -> str | None:
+    """Never retried as a whole: a try whose answer was lost is settled by its order's payment
+    query; the renewal job hands the agreement out again on a later day if it failed."""
+    charge = renewals.agreement_charge(agreement_id=agreement_id)
+    return None if charge is None else charge.get_state_display()
+
+
+@shared_task(**ASKS_THE_PROVIDER, max_retries=6, label="自动续费：在支付网关解约")
+def unsign_agreement(agreement_id: int) -> bool:
+    return renewals.agreement_unsign_at_provider(agreement_id=agreement_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, renewals_api, views
 
 app_name = "payments"
 
@@ -24,4 +24,22 @@ urlpatterns = [
     path("orders/<int:pk>", api.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<int:pk>/cancel", api.OrderCancelView.as_view(), name="order-cancel"),
     path("qrcode/<str:order_number>.svg", api.QrCodeView.as_view(), name="qrcode"),
+    # 连续包月
+    path("renewal-plans", renewals_api.RenewingPlansView.as_view(), name="renewal-plans"),
+    path("agreements", renewals_api.AgreementsView.as_view(), name="agreements"),
+    path(
+        "agreements/<str:agreement_number>",
+        renewals_api.AgreementDetailView.as_view(),
+        name="agreement",
+    ),
+    path(
+        "agreements/<str:agreement_number>/cancel",
+        renewals_api.AgreementCancelView.as_view(),
+        name="agreement-cancel",
+    ),
+    path(
+        "agreements/<str:agreement_number>/qrcode.svg",
+        renewals_api.AgreementQrCodeView.as_view(),
+        name="agreement-qrcode",
+    ),
 ]

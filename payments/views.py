@@ -2,13 +2,16 @@
 providers' notifications."""
 
 import logging
+from datetime import timedelta
 from http import HTTPStatus
 
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -20,8 +23,9 @@ from vipplatform.exceptions import DomainError
 from vipplatform.throttling import RefusedNotificationThrottle
 
 from . import notifications, selectors
-from .gateways import available_methods, provider_for, provider_named
-from .models import PaymentMethod
+from .charges import china_day
+from .gateways import agreement_methods, available_methods, provider_for, provider_named
+from .models import AgreementState, PaymentMethod
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +43,36 @@ PAGE_TEXT = {
     "noEnd": _("长期有效"),
     "noOrders": _("还没有订单"),
     "sent": _("已提交模拟支付，等待网关通知…"),
+    "signing": _("请用手机扫码，在支付平台同意自动扣费…"),
+    "signed": _("已开通自动续费，首期正在扣款…"),
+    "signLapsed": _("签约二维码已过期，请重新开通。"),
+    "cancelConfirm": _("确定取消自动续费吗？取消后不再扣款，已付费的会员期照常有效。"),
 }
+
+
+def _renewal_context(user, now) -> dict:
+    """The 连续包月 part of the page: the plans with their terms (the first charge today, the
+    next on its day), and the member's agreement in force (or being signed)."""
+    today = china_day(now)
+    plans = selectors.renewing_plans()
+    for plan in plans:
+        plan.first_charge_day = today
+        plan.second_charge_day = today + timedelta(days=plan.days - 1)
+    current = (
+        selectors.agreements_of(user_id=user.pk)
+        .filter(
+            Q(state=AgreementState.ACTIVE) | Q(state=AgreementState.SIGNING, sign_deadline__gt=now)
+        )
+        .first()
+    )
+    return {
+        "renewal_plans": plans,
+        "renewal_methods": [(m, PaymentMethod(m).label) for m in agreement_methods()],
+        "agreement": current,
+        "agreement_reminded": current is not None
+        and current.state == AgreementState.ACTIVE
+        and current.reminded_period == current.next_period,
+    }
 
 
 @require_GET
@@ -58,6 +91,7 @@ def vip_page(request):
         "simulated": any(simulated for _, _, simulated in methods),
         "recent_orders": list(selectors.order_list_for_user(user_id=user.pk)[:5]),
         "vip_active": user.vip_active(),
+        **_renewal_context(user, timezone.now()),
         "page_config": {
             "userId": user.pk,
             "generateUrl": reverse("payments:generate-qrcode"),
@@ -65,6 +99,9 @@ def vip_page(request):
             "ordersUrl": reverse("payments:user-orders", args=[user.pk]) + "?size=5",
             "currentUserUrl": reverse("users:current"),
             "simulateUrl": reverse("sandbox-pay", args=["ORDER"]),
+            "agreementsUrl": reverse("payments:agreements"),
+            "agreementUrl": reverse("payments:agreement", args=["AGREEMENT"]),
+            "cancelAgreementUrl": reverse("payments:agreement-cancel", args=["AGREEMENT"]),
             "pollMilliseconds": 2000,
         },
         "page_text": PAGE_TEXT,

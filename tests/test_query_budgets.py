@@ -20,12 +20,13 @@ CURRENT_USER_BUDGET = 2
 # session + user; the throttle; plan; the provider call's record; insert (no transaction, no
 # lookup of the requester)
 GENERATE_QRCODE_BUDGET = 5 + THROTTLE
-# 8 statements: the notification stored, then (in the payment's transaction) its outcome;
-# order FOR UPDATE, order update; user FOR UPDATE, ledger check, user update, ledger insert
-# (the days come with the order, not from its plan). Plus 2 savepoints opened and released:
-# the payment's transaction inside the test's (in production, the transaction itself) and the
-# signal's; the services take none.
-CALLBACK_BUDGET = 12
+# 9 statements: the notification stored, then (in the payment's transaction) its outcome;
+# order FOR UPDATE, order update; whether it is a 连续包月 period's charge (by its unique order
+# column); user FOR UPDATE, ledger check, user update, ledger insert (the days come with the
+# order, not from its plan). Plus 2 savepoints opened and released: the payment's transaction
+# inside the test's (in production, the transaction itself) and the signal's; the services
+# take none.
+CALLBACK_BUDGET = 13
 # session + user; count; the page
 PAGE_BUDGET = 4
 # a staff page also reads the requester's permissions (their own, their groups')

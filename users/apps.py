@@ -7,6 +7,7 @@ class UsersConfig(AppConfig):
 
     def ready(self) -> None:
         from payments.signals import (
+            agreement_changed,
             order_story_told,
             payment_succeeded,
             refund_previewed,
@@ -23,3 +24,6 @@ class UsersConfig(AppConfig):
         )
         refund_previewed.connect(receivers.preview_take_back, dispatch_uid="users.preview")
         order_story_told.connect(story.order_chapter, dispatch_uid="users.order_chapter")
+        agreement_changed.connect(
+            receivers.tell_member_of_agreement, dispatch_uid="users.tell_member_of_agreement"
+        )

@@ -277,6 +277,11 @@ class MemberEmailKind(models.TextChoices):
     REMINDER = "reminder", "到期提醒"
     EXPIRED = "expired", "已到期"
     REFUND = "refund", "退款通知"
+    # 连续包月: signed, cancelled or suspended (`reference`: the agreement and the event), a
+    # renewal's reminder (the agreement and the period), a failed charge (and the try).
+    AGREEMENT = "agreement", "自动续费协议"
+    RENEWAL_REMINDER = "renewal_reminder", "自动续费提醒"
+    RENEWAL_FAILED = "renewal_failed", "自动续费扣款失败"
 
 
 class MemberEmail(models.Model):

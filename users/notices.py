@@ -8,7 +8,7 @@ row rolls back with it and a later run tries again.
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from payments.gateways import display_name
 from vipplatform.background import later, send
 
 from .models import (
@@ -57,16 +58,33 @@ def _receipt_context(order_number: str, plan_name: str, amount, expire_time) -> 
 
 
 def receipt_send_after_commit(
-    *, user_id: int, order_number: str, plan_name: str, amount, expire_time: datetime | None
+    *,
+    user_id: int,
+    order_number: str,
+    plan_name: str,
+    amount,
+    expire_time: datetime | None,
+    renewal=None,
 ) -> None:
-    """Queue the receipt of a paid order for when the payment's transaction commits."""
+    """Queue the receipt of a paid order for when the payment's transaction commits (a
+    renewal's: which period of which agreement, and when the next is charged)."""
+    context = _receipt_context(order_number, plan_name, amount, expire_time)
+    if renewal is not None:
+        context["renewal"] = {
+            "period": renewal.periods_paid,
+            "agreement_number": renewal.agreement_number,
+            "price": str(renewal.price),
+            "next_charge_date": renewal.next_charge_date.isoformat()
+            if renewal.next_charge_date
+            else None,
+        }
     # A broker that is down must not fail the payment's answer (`later` is robust).
     later(
         SEND_MEMBER_EMAIL,
         kind=MemberEmailKind.RECEIPT.value,
         user_id=user_id,
         reference=order_number,
-        context=_receipt_context(order_number, plan_name, amount, expire_time),
+        context=context,
     )
 
 
@@ -95,6 +113,34 @@ def refund_notice_send_after_commit(
     )
 
 
+def agreement_notice_send_after_commit(*, agreement, event: str, **info) -> None:
+    """Queue the member's email of an event of their 连续包月 agreement for when it commits:
+    signed, cancelled, suspended (kind 自动续费协议), a renewal's reminder, a failed charge."""
+    kind, reference = {
+        "reminder": (MemberEmailKind.RENEWAL_REMINDER, f"{agreement.next_period}"),
+        "failed": (MemberEmailKind.RENEWAL_FAILED, f"{agreement.next_period}-{agreement.failures}"),
+    }.get(event, (MemberEmailKind.AGREEMENT, event))
+    charge_date = info.get("charge_date")
+    later(
+        SEND_MEMBER_EMAIL,
+        kind=kind.value,
+        user_id=agreement.user_id,
+        reference=f"{agreement.agreement_number}:{reference}",
+        context={
+            "event": event,
+            "agreement_number": agreement.agreement_number,
+            "plan_name": agreement.plan_name,
+            "period_days": agreement.period_days,
+            "price": str(agreement.price),
+            "amount": str(agreement.next_amount),
+            "provider": display_name(agreement.provider),
+            "cancelled_by": agreement.get_cancelled_by_display(),
+            "charge_date": charge_date.isoformat() if charge_date else None,
+            "reason": info.get("reason", ""),
+        },
+    )
+
+
 def membership_notices_queue(*, now: datetime | None = None) -> int:
     """Queue the reminders and expiry notes that are due and not yet sent; answers how many.
 
@@ -105,9 +151,11 @@ def membership_notices_queue(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     remind_before = now + timedelta(days=settings.VIP_REMINDER_DAYS)
     members = User.objects.filter(user_status=UserStatus.ACTIVE).exclude(email="")
+    # A member whose 连续包月 is active is reminded of the renewal instead (payments.renewals).
+    renewing = members.exclude(agreements__state="active")
     due = [
         (MemberEmailKind.REMINDER.value, user_id, expire_time)
-        for user_id, expire_time in members.filter(
+        for user_id, expire_time in renewing.filter(
             vip_active_q(now=now), vip_expire_time__lte=remind_before
         ).values_list("pk", "vip_expire_time")
     ] + [
@@ -223,8 +271,8 @@ def member_email_send(
 
 
 def _still_due(kind: str, user: User, reference: str) -> bool:
-    if kind in (MemberEmailKind.RECEIPT, MemberEmailKind.REFUND):
-        return True
+    if kind not in (MemberEmailKind.REMINDER, MemberEmailKind.EXPIRED):
+        return True  # an event's email: true when it happened
     if user.vip_expire_time is None or expiry_reference(user.vip_expire_time) != reference:
         return False  # renewed or revoked since
     return user.vip_active() == (kind == MemberEmailKind.REMINDER)
@@ -237,6 +285,8 @@ def _membership_context(user: User) -> dict:
 def _send(kind: str, user: User, context: dict) -> None:
     if isinstance(context.get("expire_time"), str):
         context["expire_time"] = parse_datetime(context["expire_time"])
+    if isinstance(context.get("charge_date"), str):
+        context["charge_date"] = date.fromisoformat(context["charge_date"])
     context["site_url"] = settings.SITE_URL.rstrip("/")
     template = f"users/email/{kind}"
     send_mail(

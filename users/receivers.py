@@ -5,19 +5,28 @@ from fractions import Fraction
 from django.utils import timezone
 
 from .models import User
-from .notices import receipt_send_after_commit, refund_notice_send_after_commit
+from .notices import (
+    agreement_notice_send_after_commit,
+    receipt_send_after_commit,
+    refund_notice_send_after_commit,
+)
 from .services import expiry_after_take_back, vip_extend, vip_take_back
 
 
-def grant_vip_for_paid_order(sender, *, order, **kwargs) -> None:
-    """`payments.signals.payment_succeeded`: extend the buyer's VIP by the days bought, and
-    email the receipt once the payment commits."""
+def grant_vip_for_paid_order(sender, *, order, renewal=None, **kwargs) -> None:
+    """`payments.signals.payment_succeeded`: extend the buyer's VIP by the days bought (a
+    连续包月 period's, for a renewal), and email the receipt once the payment commits."""
+    what = (
+        f"自动续费{order.plan_label}第{renewal.periods_paid}期"
+        if renewal is not None
+        else f"购买{order.plan_label}"
+    )
     entry = vip_extend(
         user_id=order.user_id,
         days=order.days_bought,
         order_id=order.pk,
         actor=None,
-        reason=f"购买{order.plan_label}（订单 {order.order_number}）",
+        reason=f"{what}（订单 {order.order_number}）",
     )
     receipt_send_after_commit(
         user_id=order.user_id,
@@ -25,7 +34,13 @@ def grant_vip_for_paid_order(sender, *, order, **kwargs) -> None:
         plan_name=order.plan_label,
         amount=order.amount,
         expire_time=entry.expire_after,
+        renewal=renewal,
     )
+
+
+def tell_member_of_agreement(sender, *, agreement, event, **info) -> None:
+    """`payments.signals.agreement_changed`: the member's email of it, after commit."""
+    agreement_notice_send_after_commit(agreement=agreement, event=event, **info)
 
 
 def take_back_for_refund(sender, *, refund, order, **kwargs) -> None:

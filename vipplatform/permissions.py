@@ -56,7 +56,10 @@ def staff_right(right: tuple[str, ...]) -> type[StaffRight]:
 class IsOwnerOrStaff(BasePermission):
     """An order whose `user_id` is the requester's, or any order for staff who may view orders
     (change them, for an unsafe method). To anyone else it is not found, in the very words a
-    missing one gets: a 403 would tell which exist."""
+    missing one gets: a 403 would tell which exist. (A member's 连续包月 agreement too, with
+    its own `missing`.)"""
+
+    missing = "订单不存在"
 
     def has_object_permission(self, request, view, obj) -> bool:
         if obj.user_id == request.user.pk:
@@ -64,7 +67,7 @@ class IsOwnerOrStaff(BasePermission):
         right = VIEW_ORDERS if request.method in ("GET", "HEAD", "OPTIONS") else CHANGE_ORDERS
         if has_staff_right(request.user, right):
             return True
-        raise NotFound("订单不存在")
+        raise NotFound(self.missing)
 
 
 def require_self_or(request, user_id: int, right: tuple[str, ...], *, missing: str) -> None:

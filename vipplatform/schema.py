@@ -149,6 +149,7 @@ PARAMETER_EXAMPLES = {
     "id": 1,
     "user_id": 1,
     "order_number": "20261204120000a1b2c3d4e5f60718",
+    "agreement_number": "A20261204120000a1b2c3d4e5f60718",
     "username": "newmember",
     "vipType": 1,
     "vipExpireTime": "2030-12-31T23:59:59",

@@ -79,6 +79,15 @@ PERIODIC_JOBS = {
             "手动运行（任意一天，重新对账）：manage.py reconcile_bills --day YYYY-MM-DD"
         ),
     },
+    "自动续费：提醒、预扣费通知与扣款": {
+        "task": "payments.tasks.run_renewals",
+        "every_seconds": 900,
+        "description": (
+            "每15分钟：续费前6天提醒会员（法定至少5天）；微信支付的预扣费通知（7–22点）；"
+            "到期的协议各自扣款（7–22点，每期只扣一次，失败次日重试，共3次后暂停）；"
+            "签约二维码过期；已取消的协议在支付平台解约。手动运行：manage.py run_renewals"
+        ),
+    },
     "完成处理中的退款": {
         "task": "payments.tasks.complete_refunds",
         "every_seconds": 300,

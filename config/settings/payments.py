@@ -53,3 +53,18 @@ ALIPAY_PRIVATE_KEY = env.str("ALIPAY_PRIVATE_KEY", default="")
 ALIPAY_PUBLIC_KEY = env.str("ALIPAY_PUBLIC_KEY", default="")
 ALIPAY_GATEWAY_URL = env.str("ALIPAY_GATEWAY_URL", default="https://openapi.alipay.com/gateway.do")
 ALIPAY_SELLER_ID = env.str("ALIPAY_SELLER_ID", default="")
+
+# 连续包月 (payments.renewals). The member's reminder of a renewal goes this many days before it
+# (the law: at least 5, which the charge itself checks); a failed charge is tried again the
+# next days, this many tries in all, then the agreement is suspended. Notices and charges go
+# out between these hours, China time (WeChat Pay's rule for both). A signing QR code lapses
+# after RENEWAL_SIGN_DEADLINE; a charge whose result never comes, after a day.
+RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", default=6)
+RENEWAL_CHARGE_ATTEMPTS = env.int("RENEWAL_CHARGE_ATTEMPTS", default=3)
+RENEWAL_CHARGE_HOURS = (7, 22)
+RENEWAL_SIGN_DEADLINE = timedelta(minutes=env.int("RENEWAL_SIGN_MINUTES", default=30))
+RENEWAL_CHARGE_DEADLINE = timedelta(days=1)
+# WeChat Pay's 委托代扣 template (plan_id, approved by WeChat Pay): without it WeChat Pay signs
+# no agreements. Its pre-debit notice allows charges on this many days after its waiting days.
+WECHATPAY_PAPAY_PLAN_ID = env.str("WECHATPAY_PAPAY_PLAN_ID", default="")
+WECHATPAY_PRE_DEBIT_DAYS = 7

@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 
 from ..models import PaymentMethod
 from .base import (
+    AgreementReport,
     BillEntry,
     Notification,
     PaymentAlreadyMade,
@@ -24,12 +25,15 @@ from .base import (
 )
 
 __all__ = [
+    "AgreementReport",
     "BillEntry",
     "Notification",
     "PaymentAlreadyMade",
     "PaymentReport",
     "Provider",
     "RefundReport",
+    "agreement_methods",
+    "agreement_provider_for",
     "available_methods",
     "callback_provider",
     "configured_providers",
@@ -62,6 +66,21 @@ def provider_named(name: str) -> Provider | None:
 def provider_for(payment_method: int) -> Provider | None:
     """The provider that serves orders paid with `payment_method`; None: not offered."""
     return next((p for p in configured_providers() if p.serves(payment_method)), None)
+
+
+def agreement_provider_for(payment_method: int) -> Provider | None:
+    """The provider that signs 连续包月 agreements paid with `payment_method`; None: not
+    offered."""
+    if payment_method not in (PaymentMethod.WECHAT, PaymentMethod.ALIPAY):
+        return None
+    provider = provider_for(payment_method)
+    return provider if provider is not None and provider.agreements else None
+
+
+def agreement_methods() -> list[int]:
+    """The methods members sign 连续包月 with (WeChat Pay, Alipay) that a provider serves."""
+    wanted = (PaymentMethod.WECHAT, PaymentMethod.ALIPAY)
+    return [m for m in wanted if agreement_provider_for(m) is not None]
 
 
 def callback_provider() -> Provider | None:

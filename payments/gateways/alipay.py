@@ -11,6 +11,13 @@ is the protocol and nothing else:
   then checked: our app id and, when configured, our seller id; the order and the amount are
   checked by the shared path.
 Amounts are yuan with two decimals.
+
+连续包月 (周期扣款): signing is `alipay.user.agreement.page.sign` (`CYCLE_PAY_AUTH`, a period
+rule of the plan's days), a page the member opens by scanning the QR code of its signed URL;
+the result arrives as a `dut_user_sign` notification (`dut_user_unsign` when the member ends it
+in Alipay) at the same notify path. Each period is charged with `alipay.trade.pay`
+(`product_code` CYCLE_PAY_AUTH, `agreement_params.agreement_no`), answered at once; ended with
+`alipay.user.agreement.unsign`.
 """
 
 import base64
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 from django.conf import settings
@@ -35,6 +42,7 @@ from ..models import GatewayResult, PaymentMethod, RefundState, VipOrder
 from . import keys
 from .base import (
     CHINA_TIME,
+    AgreementReport,
     BillEntry,
     Notification,
     PaymentAlreadyMade,
@@ -86,6 +94,7 @@ class AlipayProvider(Provider):
     closes_payments = True
     refunds = True
     bills = True
+    agreements = True
 
     @classmethod
     def from_settings(cls) -> "AlipayProvider | None":
@@ -230,6 +239,66 @@ class AlipayProvider(Provider):
             raise GatewayUnavailable(f"支付宝账单下载失败（HTTP {response.status_code}）")
         return parse_trade_bill(response.content)
 
+    # --- 连续包月 (周期扣款) -------------------------------------------------------------
+
+    def sign_agreement(self, agreement) -> str:
+        """The signed URL of Alipay's signing page (a page call: nothing is sent now)."""
+        execute = timezone.now().astimezone(CHINA_TIME).date()
+        params = self._params(
+            "alipay.user.agreement.page.sign",
+            {
+                "personal_product_code": "CYCLE_PAY_AUTH_P",
+                "product_code": "CYCLE_PAY_AUTH",
+                "sign_scene": "INDUSTRY|DIGITAL_MEDIA",
+                "external_agreement_no": agreement.agreement_number,
+                "external_logon_id": str(agreement.user_id),
+                "access_params": {"channel": "QRCODE"},
+                "period_rule_params": {
+                    "period_type": "DAY",
+                    "period": agreement.period_days,
+                    "execute_time": f"{execute:%Y-%m-%d}",
+                    "single_amount": f"{max(agreement.price, agreement.first_price):.2f}",
+                },
+            },
+            notify=True,
+        )
+        return f"{self.config.gateway_url}?{urlencode(params)}"
+
+    def charge(self, agreement, order: VipOrder) -> PaymentReport | None:
+        answer = self._call(
+            "alipay.trade.pay",
+            {
+                "out_trade_no": order.order_number,
+                "total_amount": f"{order.amount:.2f}",
+                "subject": f"{order.plan_name}（自动续费）",
+                "product_code": "CYCLE_PAY_AUTH",
+                "agreement_params": {"agreement_no": agreement.provider_agreement_id},
+            },
+            order=order,
+            notify=True,
+        )
+        code = answer.get("code")
+        if code == "10000":
+            amount = _yuan(answer.get("total_amount")) or order.amount
+            return PaymentReport(GatewayResult.SUCCESS, amount, answer.get("trade_no", ""))
+        if code == "10003":
+            return None  # under way: its notification (or the payment query) tells
+        if code == "40004":  # refused: the member's balance, the agreement...
+            failure = answer.get("sub_msg") or answer.get("sub_code") or "扣款失败"
+            return PaymentReport(GatewayResult.FAILED, order.amount, failure=str(failure)[:100])
+        raise GatewayUnavailable(f"支付宝扣款失败：{answer.get('sub_code') or code}")
+
+    def unsign(self, agreement) -> None:
+        answer = self._call(
+            "alipay.user.agreement.unsign",
+            {
+                "agreement_no": agreement.provider_agreement_id,
+                "personal_product_code": "CYCLE_PAY_AUTH_P",
+            },
+        )
+        if answer.get("code") not in ("10000", "40004"):  # 40004: no such agreement (left)
+            raise GatewayUnavailable(f"支付宝解约失败：{answer.get('sub_code')}")
+
     def close_payment(self, order: VipOrder) -> None:
         answer = self._call("alipay.trade.close", {"out_trade_no": order.order_number}, order=order)
         if answer.get("code") == "10000" or answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
@@ -238,8 +307,8 @@ class AlipayProvider(Provider):
             raise PaymentAlreadyMade()  # paid (or closed already): reconciliation tells which
         raise GatewayUnavailable(f"支付宝关单失败：{answer.get('sub_code')}")
 
-    def _call(self, method: str, biz: dict, *, order=None, notify=False) -> dict:
-        about = f"order={order.order_number} user={order.user_id}" if order else "bill"
+    def _params(self, method: str, biz: dict, *, notify=False) -> dict[str, str]:
+        """A call's parameters, signed."""
         params = {
             "app_id": self.config.app_id,
             "method": method,
@@ -254,6 +323,11 @@ class AlipayProvider(Provider):
             params["notify_url"] = self.config.notify_url
         key = keys.private_key(self.config.private_key_path)
         params["sign"] = base64.b64encode(keys.rsa_sign(key, signing_text(params))).decode()
+        return params
+
+    def _call(self, method: str, biz: dict, *, order=None, notify=False) -> dict:
+        about = f"order={order.order_number} user={order.user_id}" if order else method
+        params = self._params(method, biz, notify=notify)
         try:
             with deadline(self.config.timeout):
                 response = self.client.post(self.config.gateway_url, data=params)
@@ -315,6 +389,8 @@ class AlipayProvider(Provider):
         params = _form(body)
         if params.get("app_id") != self.config.app_id:
             raise NotificationInvalid("应用ID不符")
+        if params.get("notify_type") in ("dut_user_sign", "dut_user_unsign"):
+            return _agreement_notification(params)
         if self.config.seller_id and params.get("seller_id") != self.config.seller_id:
             raise NotificationInvalid("收款账号不符")
         order_number = params.get("out_trade_no", "")
@@ -351,13 +427,35 @@ class AlipayProvider(Provider):
         )
 
     def order_number_of(self, body: bytes) -> str:
-        return _form(body).get("out_trade_no", "")[:64]
+        params = _form(body)
+        return (params.get("out_trade_no") or params.get("external_agreement_no", ""))[:64]
 
     def acknowledge(self, order: VipOrder | None) -> HttpResponse:
         return HttpResponse("success", content_type="text/plain")
 
     def refuse(self, status: int, message: str) -> HttpResponse:
         return HttpResponse("fail", status=status, content_type="text/plain")
+
+
+def _agreement_notification(params: dict[str, str]) -> Notification:
+    """dut_user_sign (status NORMAL: signed) or dut_user_unsign (the member ended it in
+    Alipay)."""
+    number = params.get("external_agreement_no", "")
+    if not number or not params.get("agreement_no"):
+        raise NotificationInvalid("通知缺少协议号")
+    signed = params["notify_type"] == "dut_user_sign" and params.get("status") == "NORMAL"
+    return Notification(
+        order_number=number[:64],
+        result=None,
+        amount=None,
+        event_id=params.get("notify_id", "")[:64],
+        agreement=AgreementReport(
+            agreement_number=number[:64],
+            signed=signed,
+            provider_agreement_id=params["agreement_no"][:64],
+            by_member=params["notify_type"] == "dut_user_unsign",
+        ),
+    )
 
 
 # The charsets a merchant's Alipay account may use; its notifications come in the same one.

@@ -53,6 +53,17 @@ class BillEntry:
 
 
 @dataclass(frozen=True)
+class AgreementReport:
+    """What a provider says of an agreement: signed (with its own id of it) or ended, and by
+    whom when it ended (`by_member`: the member unsigned in the provider's app)."""
+
+    agreement_number: str  # ours
+    signed: bool
+    provider_agreement_id: str = ""
+    by_member: bool = False
+
+
+@dataclass(frozen=True)
 class Notification:
     """A verified notification, parsed. `result` None and no `refund`: an event that changes
     no order (a trade still waiting for the buyer)."""
@@ -63,6 +74,8 @@ class Notification:
     transaction_id: str = ""
     event_id: str = ""  # the provider's own id of this notification
     refund: RefundReport | None = None  # money went back (at our request or at the provider)
+    agreement: AgreementReport | None = None  # an agreement signed or ended (no order)
+    failure: str = ""  # why a payment failed, in the provider's words (a renewal's charge)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class PaymentReport:
     result: GatewayResult
     amount: Decimal
     transaction_id: str = ""
+    failure: str = ""  # why it failed, in the provider's words
 
 
 def http_client(timeout: float, **options) -> httpx.Client:
@@ -261,6 +275,11 @@ class Provider:
     kept_headers: tuple[str, ...] = ()
     # The module of the pages it serves payers, if any, mounted at the site's root.
     urls: str = ""
+    # Whether it signs agreements and charges them (连续包月: `sign_agreement`, `charge`,
+    # `unsign`), and whether each charge needs a notice to the member through it first
+    # (`notify_before_charge`: WeChat Pay's 预扣费通知).
+    agreements = False
+    notices_before_charge = False
 
     @classmethod
     def from_settings(cls) -> "Provider | None":
@@ -333,6 +352,31 @@ class Provider:
         """The provider's bill of `day` (its own calendar day, China time): every payment and
         refund. `BillNotReady` before the provider has made it; `GatewayUnavailable` when it
         does not answer or the file does not check."""
+        raise NotImplementedError
+
+    def sign_agreement(self, agreement) -> str:
+        """Open the signing of `agreement` (an `Agreement`: our number, the member, the plan's
+        terms); answers what the member's QR code encodes. `GatewayUnavailable` as ever."""
+        raise NotImplementedError
+
+    def notify_before_charge(self, agreement, amount: Decimal) -> None:
+        """Tell the member, through the provider, of the coming charge of `amount` (only where
+        `notices_before_charge`)."""
+
+    def pre_debit_window(self, noticed: date) -> tuple[date, date]:
+        """The first and last days a charge may be made after a pre-debit notice given on
+        `noticed` (China time)."""
+        raise NotImplementedError
+
+    def charge(self, agreement, order: VipOrder) -> PaymentReport | None:
+        """Charge `order` (a renewal's, pending) on the signed `agreement`. The report when
+        the provider answers with the result; None when it took the charge and will notify
+        the result. `GatewayUnavailable` when it does not answer (the order's payment query
+        settles it)."""
+        raise NotImplementedError
+
+    def unsign(self, agreement) -> None:
+        """End the agreement at the provider (done already counts as done)."""
         raise NotImplementedError
 
     def close_payment(self, order: VipOrder) -> None:

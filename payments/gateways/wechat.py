@@ -12,6 +12,15 @@ start-up. This adapter is the protocol and nothing else:
 - a notification's resource is decrypted with AES-256-GCM and the APIv3 key, then checked:
   our merchant and app ids; the order and the amount are checked by the shared path.
 Amounts are in fen.
+
+连续包月 (委托代扣, with `WECHATPAY_PAPAY_PLAN_ID`, the template WeChat Pay approved) is API v3
+throughout, as WeChat Pay now documents it for a directly connected merchant: QR-code signing
+(`pre-entrust-sign`, `SIGN_SCENE_QRCODE`: the member scans `redirect_url`), the pre-debit
+notice (`/v3/papay/contracts/{contract_id}/notify`), the charge (`/v3/papay/pay/transactions/
+apply`, its result notified as any transaction, `trade_type` PAP), and the unsign
+(`.../terminate`); signing and unsigning arrive as `PAPAY.SIGN` / `PAPAY.TERMINATE`
+notifications, encrypted like the others, at the same notify path. The older API v2 (XML,
+`pappayapply`, `deletecontract`) is not spoken: one signature scheme, one notification path.
 """
 
 import base64
@@ -23,7 +32,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache, cached_property
 
@@ -39,6 +48,7 @@ from ..models import GatewayResult, PaymentMethod, RefundState, VipOrder
 from . import keys
 from .base import (
     CHINA_TIME,
+    AgreementReport,
     BillEntry,
     Notification,
     PaymentAlreadyMade,
@@ -69,6 +79,7 @@ class WeChatPayConfig:
     base_url: str
     notify_url: str
     timeout: float
+    papay_plan_id: str = ""  # 委托代扣 template: agreements only with it
 
 
 def fen(amount: Decimal) -> int:
@@ -116,12 +127,19 @@ class WeChatPayProvider(Provider):
                 base_url=settings.WECHATPAY_BASE_URL,
                 notify_url=notify_url(cls.name),
                 timeout=settings.PAYMENT_PROVIDER_TIMEOUT_SECONDS,
+                papay_plan_id=settings.WECHATPAY_PAPAY_PLAN_ID,
             )
         )
 
     @classmethod
     def check_settings(cls) -> list:
         errors = check_all_or_none("WeChat Pay", SETTINGS, KEY_FILES)
+        if settings.WECHATPAY_PAPAY_PLAN_ID and not settings.WECHATPAY_PAPAY_PLAN_ID.isdigit():
+            errors.append(
+                Error(
+                    "WECHATPAY_PAPAY_PLAN_ID is WeChat Pay's template number.", id="payments.E014"
+                )
+            )
         key = settings.WECHATPAY_APIV3_KEY
         if key and len(key.encode()) != 32:
             errors.append(
@@ -133,9 +151,12 @@ class WeChatPayProvider(Provider):
             )
         return errors
 
+    notices_before_charge = True
+
     def __init__(self, config: WeChatPayConfig) -> None:
         self.config = config
         self.client = http_client(config.timeout, base_url=config.base_url.rstrip("/"))
+        self.agreements = bool(config.papay_plan_id)
 
     @cached_property
     def _aead(self) -> AESGCM:
@@ -218,6 +239,77 @@ class WeChatPayProvider(Provider):
         if digest != str(answer.get("hash_value", "")).lower():
             raise GatewayUnavailable("微信支付账单校验失败")
         return parse_tradebill(content.decode("utf-8-sig"))
+
+    # --- 连续包月 (委托代扣) ----------------------------------------------------------------
+
+    def sign_agreement(self, agreement) -> str:
+        answer = self._call(
+            "POST",
+            "/v3/papay/sign/contracts/pre-entrust-sign",
+            {
+                "sign_scene": "SIGN_SCENE_QRCODE",
+                "appid": self.config.appid,
+                "plan_id": int(self.config.papay_plan_id),
+                "out_contract_code": agreement.agreement_number,
+                "contract_display_account": f"影视VIP会员 {agreement.user_id}",
+                "contract_notify_url": self.config.notify_url,
+                "out_user_code": str(agreement.user_id),
+            },
+        )
+        url = answer.get("redirect_url")
+        if not isinstance(url, str) or not url:
+            raise GatewayUnavailable("微信支付签约失败，请稍后重试")
+        return url
+
+    def notify_before_charge(self, agreement, amount: Decimal) -> None:
+        self._call(
+            "POST",
+            f"/v3/papay/contracts/{agreement.provider_agreement_id}/notify",
+            {
+                "mchid": self.config.mchid,
+                "appid": self.config.appid,
+                "deduct_duration": {"count": settings.WECHATPAY_PRE_DEBIT_DAYS, "unit": "DAY"},
+                "estimated_amount": {"amount": fen(amount), "currency": "CNY"},
+            },
+        )
+
+    def pre_debit_window(self, noticed: date) -> tuple[date, date]:
+        """The day of the notice and the next wait; then `WECHATPAY_PRE_DEBIT_DAYS` days."""
+        return noticed + timedelta(days=2), noticed + timedelta(
+            days=1 + settings.WECHATPAY_PRE_DEBIT_DAYS
+        )
+
+    def charge(self, agreement, order: VipOrder) -> PaymentReport | None:
+        try:
+            self._call(
+                "POST",
+                "/v3/papay/pay/transactions/apply",
+                {
+                    "appid": self.config.appid,
+                    "out_trade_no": order.order_number,
+                    "description": f"{order.plan_name}（自动续费）",
+                    "transaction_notify_url": self.config.notify_url,
+                    "contract_id": agreement.provider_agreement_id,
+                    "amount": {"total": fen(order.amount), "currency": "CNY"},
+                },
+                order=order,
+                refusals=CHARGE_REFUSALS,
+            )
+        except _Refused as refused:
+            return PaymentReport(GatewayResult.FAILED, order.amount, failure=str(refused))
+        return None  # accepted: the result comes as the transaction's notification
+
+    def unsign(self, agreement) -> None:
+        plan, number = self.config.papay_plan_id, agreement.agreement_number
+        path = f"/v3/papay/sign/contracts/plan-id/{plan}/out-contract-code/{number}/terminate"
+        try:
+            self._call(
+                "POST", path,
+                {"appid": self.config.appid, "contract_termination_remark": "会员取消自动续费"},
+                refusals=("CONTRACT_NOT_EXIST", "CONTRACT_TERMINATED"),
+            )  # fmt: skip
+        except _Refused:
+            return  # ended there already
 
     def close_payment(self, order: VipOrder) -> None:
         path = f"/v3/pay/transactions/out-trade-no/{order.order_number}/close"
@@ -352,9 +444,10 @@ class WeChatPayProvider(Provider):
         """The order a notification names, for its record even when its signature fails: only
         a sender holding our APIv3 key can encrypt one that reads."""
         try:
-            order_number = self._decrypt(_json_or_empty(body)).get("out_trade_no")
+            resource = self._decrypt(_json_or_empty(body))
         except NotificationInvalid:
             return ""
+        order_number = resource.get("out_trade_no") or resource.get("out_contract_code")
         return order_number[:64] if isinstance(order_number, str) else ""
 
     def parse(self, body: bytes) -> Notification:
@@ -366,22 +459,53 @@ class WeChatPayProvider(Provider):
             return self._refund_notification(event, transaction)
         if transaction.get("appid") != self.config.appid:
             raise NotificationInvalid("应用ID不符")
+        if str(event.get("event_type", "")).startswith("PAPAY."):
+            return self._contract_notification(event, transaction)
         order_number = transaction.get("out_trade_no")
         if not isinstance(order_number, str) or not order_number:
             raise NotificationInvalid("通知缺少商户订单号")
         total = _total(transaction)
         if total is None:
             raise NotificationInvalid("通知金额无效")
-        paid = (
-            event.get("event_type") == "TRANSACTION.SUCCESS"
-            and transaction.get("trade_state") == "SUCCESS"
-        )
+        state = transaction.get("trade_state")
+        paid = event.get("event_type") == "TRANSACTION.SUCCESS" and state == "SUCCESS"
+        # PAYERROR: a renewal's charge that failed (the member's balance, a frozen card).
+        result = (
+            GatewayResult.SUCCESS if paid
+            else GatewayResult.FAILED if state == "PAYERROR"
+            else None
+        )  # fmt: skip
         return Notification(
             order_number=order_number[:64],
-            result=GatewayResult.SUCCESS if paid else None,
+            result=result,
             amount=yuan(total),
             transaction_id=str(transaction.get("transaction_id", ""))[:64],
             event_id=str(event.get("id", ""))[:64],
+            failure=str(transaction.get("trade_state_desc") or state or "")[:100]
+            if result == GatewayResult.FAILED
+            else "",
+        )
+
+    def _contract_notification(self, event: dict, contract: dict) -> Notification:
+        """PAPAY.SIGN / PAPAY.TERMINATE: a contract signed, or ended (by the member in WeChat:
+        `contract_termination_mode` USER)."""
+        number = contract.get("out_contract_code")
+        if not isinstance(number, str) or not number:
+            raise NotificationInvalid("通知缺少商户签约协议号")
+        if str(contract.get("plan_id", "")) != self.config.papay_plan_id:
+            raise NotificationInvalid("委托代扣模板不符")
+        signed = contract.get("contract_state") == "SIGNED"
+        return Notification(
+            order_number=number[:64],
+            result=None,
+            amount=None,
+            event_id=str(event.get("id", ""))[:64],
+            agreement=AgreementReport(
+                agreement_number=number[:64],
+                signed=signed,
+                provider_agreement_id=str(contract.get("contract_id", ""))[:64],
+                by_member=not signed and contract.get("contract_termination_mode") == "USER",
+            ),
         )
 
     def _refund_notification(self, event: dict, refund: dict) -> Notification:
@@ -430,6 +554,11 @@ def _refund_report(answer: dict) -> RefundReport:
         else None,
         code=status,
     )
+
+
+# A charge WeChat Pay refuses for good (nothing was taken): the try failed.
+CHARGE_REFUSALS = ("CONTRACT_NOT_EXIST", "CONTRACT_ERROR", "RULE_LIMIT", "NOTENOUGH",
+                   "USER_ACCOUNT_ABNORMAL")  # fmt: skip
 
 
 class _Refused(Exception):

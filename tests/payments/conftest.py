@@ -8,6 +8,7 @@ import pytest
 from payments.gateways.base import CHINA_TIME
 from payments.models import VipOrder
 
+from .renewal_helpers import clock, held, member, renewing_plan  # noqa: F401  (fixtures)
 from .test_providers import WECHAT, buy, notify
 
 

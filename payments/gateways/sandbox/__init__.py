@@ -4,6 +4,11 @@ The QR code opens our own checkout page (`/pay/<order>`), whose buttons stand fo
 paying or failing to pay. The sandbox books the payment once per order and, like a real
 provider, delivers it to our callback over HTTP in the contract's format (`contract.py`),
 retrying a few times; reconciliation can ask it about a payment, too.
+
+连续包月 in the sandbox: the signing QR code opens our own page standing for the provider's
+signing page (`/pay/agreement/<number>/`), whose buttons sign, or unsign "in the app", and
+tell the platform at once, as the provider's notification would; a charge is booked and
+answered paid at once, unless the page's 「余额不足」 made the next ones fail.
 """
 
 import json
@@ -40,6 +45,7 @@ class SandboxProvider(ContractProvider):
     display_name = "沙箱"
     simulated = True
     urls = "payments.gateways.sandbox.urls"  # the checkout page and its buttons
+    agreements = True
 
     @classmethod
     def from_settings(cls) -> "SandboxProvider | None":
@@ -92,6 +98,31 @@ class SandboxProvider(ContractProvider):
             amount=Decimal(payment.refunds[refund.refund_number]),
             code="SUCCESS",
         )
+
+    def sign_agreement(self, agreement) -> str:
+        from django.urls import reverse
+
+        from vipplatform.links import site_url
+
+        return site_url(reverse("sandbox-agreement", args=[agreement.agreement_number]))
+
+    def charge(self, agreement, order: VipOrder) -> PaymentReport:
+        short = _short_balance(agreement.agreement_number)
+        payment = SandboxPayment.objects.create(
+            order_number=order.order_number,
+            result=GatewayResult.FAILED if short else GatewayResult.SUCCESS,
+            amount=order.amount,
+            transaction_id=f"SANDBOX{secrets.token_hex(12)}",
+        )
+        return PaymentReport(
+            GatewayResult(payment.result),
+            payment.amount,
+            payment.transaction_id,
+            failure="余额不足（沙箱）" if short else "",
+        )
+
+    def unsign(self, agreement) -> None:
+        return None  # the sandbox keeps no agreements of its own
 
     # --- the sandbox's own side: a payer pressing pay ------------------------------------
 
@@ -174,3 +205,23 @@ def deliver(payment_id: int, notify_url: str, *, delays=DELIVERY_DELAYS) -> bool
         return False
     finally:
         connections.close_all()  # this thread's own connections
+
+
+SHORT_BALANCE_KEY = "sandbox:short-balance:{}"
+
+
+def set_short_balance(agreement_number: str, charges: int) -> None:
+    """The next `charges` charges of the agreement fail (the member's balance is short)."""
+    from django.core.cache import cache
+
+    cache.set(SHORT_BALANCE_KEY.format(agreement_number), charges, timeout=90 * 86400)
+
+
+def _short_balance(agreement_number: str) -> bool:
+    from django.core.cache import cache
+
+    key = SHORT_BALANCE_KEY.format(agreement_number)
+    left = cache.get(key) or 0
+    if left > 0:
+        cache.set(key, left - 1, timeout=90 * 86400)
+    return left > 0

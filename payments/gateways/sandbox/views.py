@@ -16,10 +16,11 @@ from vipplatform.exceptions import DomainError
 from vipplatform.links import site_url
 from vipplatform.views import json_error
 
-from ... import links, selectors
-from ...exceptions import OrderNotFound
+from ... import links, renewals, selectors
+from ...exceptions import AgreementNotFound, OrderNotFound
 from ...models import GatewayResult
-from . import SandboxProvider
+from ..base import AgreementReport
+from . import SandboxProvider, set_short_balance
 
 
 def _order_or_404(order_number: str):
@@ -80,3 +81,44 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
     except DomainError as exc:
         return json_error(request, http_status(exc), exc.message)
     return JsonResponse({"orderId": payment.order_number, "status": payment.result})
+
+
+@never_cache
+def sandbox_agreement(request, agreement_number: str) -> HttpResponse:
+    """The sandbox's signing page, what the member's phone opens from the signing QR code:
+    同意并开通 signs; 在支付应用中关闭自动扣费 unsigns (as the provider's app); 余额不足 makes
+    the next charges fail. Each tells the platform at once, as the provider's notification
+    would. For the member (logged in) only; 404 unless PAYMENT_SANDBOX is on."""
+    _require_sandbox()
+    if not request.user.is_authenticated:
+        raise Http404()
+    try:
+        agreement = selectors.agreement_get(agreement_number=agreement_number)
+    except AgreementNotFound:
+        raise Http404() from None
+    if agreement.user_id != request.user.pk or agreement.provider != SandboxProvider.name:
+        raise Http404()
+    message = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action in ("sign", "unsign"):
+                renewals.agreement_noticed(
+                    SandboxProvider(),
+                    AgreementReport(
+                        agreement_number=agreement.agreement_number,
+                        signed=action == "sign",
+                        provider_agreement_id=f"SANDBOX-{agreement.agreement_number}",
+                        by_member=True,
+                    ),
+                )
+                message = "已开通自动扣费，请回到电脑查看" if action == "sign" else "已关闭自动扣费"
+            elif action == "short":
+                set_short_balance(agreement.agreement_number, 3)
+                message = "之后3次扣款将因余额不足失败"
+        except DomainError as exc:
+            message = exc.message
+        agreement.refresh_from_db()
+    return render(
+        request, "payments/sandbox_agreement.html", {"agreement": agreement, "message": message}
+    )
