@@ -315,6 +315,8 @@ def contract_rows(contracts: list[Contract]) -> str:
             action = (
                 f'<form method="post" action="/agreement/unsign/{contract.provider}/{number}">'
                 f"<button type=submit>在{provider}中关闭自动扣费</button></form>"
+                f'<form method="post" action="/agreement/short-balance/{contract.provider}/'
+                f'{number}"><button type=submit>余额不足（下一次扣款失败）</button></form>'
             )
         else:
             action = "已解约"

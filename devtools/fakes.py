@@ -896,6 +896,10 @@ def _agreement_action(fakes: FakeGateways, path: str, body: bytes) -> bool:
         fakes.wechat.papay.end(fakes.wechat.papay.contracts[number])
     elif path.startswith("/agreement/unsign/alipay/") and number in fakes.alipay.cycle.contracts:
         fakes.alipay.cycle.end(fakes.alipay.cycle.contracts[number])
+    elif path.startswith("/agreement/short-balance/wechat/"):
+        fakes.wechat.papay.short_balance += 1
+    elif path.startswith("/agreement/short-balance/alipay/"):
+        fakes.alipay.cycle.short_balance += 1
     elif path == "/clock":
         form = dict(parse_qsl(body.decode()))
         CLOCK["offset"] += timedelta(days=float(form.get("days") or 0))

@@ -68,10 +68,13 @@ def _period_paid(agreement: Agreement, charge: RenewalCharge, now: datetime) -> 
         return
     agreement.periods_paid = charge.period
     agreement.failures = 0
-    # The next charge a day before the days just bought run out; none once the agreement ended
-    # (a charge in flight when the member cancelled: its days are theirs).
+    # The next charge a day before the days just bought run out, counted from the day this try
+    # was made (its result may come later: a notification, the next day's payment query);
+    # none once the agreement ended (a charge in flight when the member cancelled: its days
+    # are theirs).
     if agreement.state == AgreementState.ACTIVE:
-        agreement.next_charge_date = china_day(now) + timedelta(days=agreement.period_days - 1)
+        tried = china_day(charge.created_at)
+        agreement.next_charge_date = tried + timedelta(days=agreement.period_days - 1)
     agreement.save(update_fields=["periods_paid", "failures", "next_charge_date"])
     logger.info(
         "agreement=%s user=%s period %s paid, next charge %s",
@@ -104,7 +107,7 @@ def _try_failed(agreement: Agreement, charge: RenewalCharge, now: datetime) -> N
         )
         unsign_later(agreement)
         return
-    agreement.next_charge_date = china_day(now) + timedelta(days=1)
+    agreement.next_charge_date = china_day(charge.created_at) + timedelta(days=1)
     agreement.save(update_fields=["failures", "next_charge_date"])
     logger.warning(
         "agreement=%s user=%s period %s try %s failed (%s), next try %s",

@@ -116,3 +116,40 @@ def test_buying_with_a_real_provider_at_its_local_fake(
     buyer.refresh_from_db()
     assert buyer.vip_active()
     screenshot(f"vip-paid-{'wechat' if method == '微信支付' else 'alipay'}")
+
+
+def test_renewal_terms_signing_and_the_cancel_button(page, live_server, buyer, screenshot):
+    """连续包月 in the sandbox: the terms stand where the member decides; signing on the
+    provider's page (a second tab standing for the phone) turns the page into the agreement,
+    with its next charge and the cancel button, which ends it."""
+    VipPlanFactory(id=4, name="连续包月", days=30, price=25, first_price=15, renews=True)
+    log_in(page, live_server, buyer)
+    terms = page.locator("label.plan", has_text="连续包月").locator("[data-terms]")
+    expect(terms).to_be_visible()
+    expect(terms).to_contain_text("今天扣款¥15.00")
+    expect(terms).to_contain_text("之后每30天自动扣款¥25.00")
+    expect(terms).to_contain_text("至少5天提醒")
+    page.locator("#renew-form").get_by_label("支付宝").check()
+    page.get_by_role("button", name="同意并开通自动续费").click()
+    expect(page.locator("#signing")).to_be_visible()
+    page.wait_for_function(
+        "() => { const img = document.getElementById('sign-qr'); "
+        "return img.complete && img.naturalWidth > 0; }"
+    )
+    screenshot("renewal-signing")
+    number = page.locator("#signing").get_attribute("data-agreement")
+    phone = page.context.new_page()
+    phone.goto(f"{live_server.url}/pay/agreement/{number}/")
+    phone.get_by_role("button", name="同意协议并开通").click()
+    expect(phone.locator("#result")).to_contain_text("已开通自动扣费")
+
+    expect(page.locator("#my-agreement")).to_be_visible(timeout=20_000)  # followed, reloaded
+    expect(page.locator("#next-charge")).to_contain_text("¥25.00")
+    expect(page.locator("#vip-state")).to_contain_text("会员有效期至")
+    screenshot("renewal-active")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="取消自动续费").click()
+    expect(page.get_by_role("button", name="同意并开通自动续费")).to_be_visible()
+    expect(page.locator("#vip-state")).to_contain_text("会员有效期至")  # the days paid stay
+    buyer.refresh_from_db()
+    assert buyer.agreements.get().state == "cancelled"
