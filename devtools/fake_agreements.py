@@ -58,12 +58,14 @@ class Contract:
     refused: list[str] = field(default_factory=list)  # charges the rules refused, and why
     notified: list[int] = field(default_factory=list)  # the merchant's answers
 
-    def charge_allowed(self, fen: int, now: datetime) -> str:
-        """WeChat Pay's rule for a charge now ("" when allowed)."""
+    def charge_allowed(self, fen: int, now: datetime) -> tuple[str, list | None]:
+        """WeChat Pay's rule for a charge now: ("" when allowed, the notice it goes under,
+        which a successful charge uses up: one per cycle; a failed one may be tried again in
+        the notice's window)."""
         if not within_hours(now):
-            return "RULE_LIMIT: 07:00–22:00 only"
+            return "RULE_LIMIT: 07:00–22:00 only", None
         if not self.charges and self.signed_at and now - self.signed_at < timedelta(hours=12):
-            return ""
+            return "", None
         today = now.date()
         for notice in self.notices:
             day, amount, used = notice
@@ -71,10 +73,9 @@ class Contract:
                 days=1 + PRE_DEBIT_DAYS
             ):
                 if fen > amount:
-                    return "RULE_LIMIT: more than the notified amount"
-                notice[2] = True
-                return ""
-        return "RULE_LIMIT: no pre-debit notice for today"
+                    return "RULE_LIMIT: more than the notified amount", None
+                return "", notice
+        return "RULE_LIMIT: no pre-debit notice for today", None
 
 
 class WeChatContracts:
@@ -125,7 +126,7 @@ class WeChatContracts:
             number, fen = data["out_trade_no"], data["amount"]["total"]
             if number in self.fake.trades:
                 return 400, {"code": "INVALID_REQUEST", "message": "订单号重复"}
-            problem = contract.charge_allowed(fen, now)
+            problem, notice = contract.charge_allowed(fen, now)
             if problem:
                 contract.refused.append(f"{number} {problem}")
                 return 403, {"code": "RULE_LIMIT", "message": problem}
@@ -137,6 +138,8 @@ class WeChatContracts:
             contract.charges.append(number)
             failed = self.short_balance > 0
             self.short_balance -= failed
+            if notice is not None and not failed:
+                notice[2] = True
             self.fake.settle_charge(trade, failed=failed)
             return 200, {"out_trade_no": number, "amount": {"total": fen, "currency": "CNY"}}
         if (

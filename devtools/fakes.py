@@ -902,7 +902,13 @@ def _agreement_action(fakes: FakeGateways, path: str, body: bytes) -> bool:
         fakes.alipay.cycle.short_balance += 1
     elif path == "/clock":
         form = dict(parse_qsl(body.decode()))
-        CLOCK["offset"] += timedelta(days=float(form.get("days") or 0))
+        try:  # `at`: an ISO time with its offset, which the fakes' clock reads from now on
+            if form.get("at"):
+                CLOCK["offset"] = datetime.fromisoformat(form["at"]) - datetime.now(CHINA_TIME)
+            else:
+                CLOCK["offset"] += timedelta(days=float(form.get("days") or 0))
+        except (TypeError, ValueError):
+            return False  # not a time: a 404, the clock unmoved
     else:
         return False
     return True

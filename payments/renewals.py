@@ -375,8 +375,12 @@ def pre_debit_notices_send(*, now: datetime) -> int:
         try:
             with provider_call(provider, ProviderCall.Kind.PRE_DEBIT, agreement.agreement_number):
                 provider.notify_before_charge(agreement, agreement.next_amount)
-        except GatewayUnavailable:
-            continue  # the next run tries again
+        except GatewayUnavailable as exc:
+            logger.warning(
+                "agreement=%s pre-debit notice not sent: %s (the next run tries again)",
+                agreement.agreement_number, exc.message,
+            )  # fmt: skip
+            continue
         first, _ = provider.pre_debit_window(china_day(now))
         Agreement.objects.filter(pk=agreement.pk, state=AgreementState.ACTIVE).update(
             noticed_period=agreement.next_period,

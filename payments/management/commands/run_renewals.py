@@ -1,5 +1,8 @@
+from unittest import mock
+
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from payments.renewals import renewals_run
@@ -14,8 +17,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--at",
-            help="run as if it were this time (ISO 8601, with its offset): a rehearsal against "
-            "the local fakes, whose clock moves with it; refused unless the fakes are installed",
+            help="a rehearsal against the local fakes: the platform's clock (timezone.now) "
+            "reads this time (ISO 8601 with its offset), ticking; the providers' signatures "
+            "keep the real clock, as the fakes' do (their own clock moves with POST /clock). "
+            "Refused unless the fakes are installed (DEBUG).",
         )
 
     def handle(self, *args, at: str | None = None, **options):
@@ -26,8 +31,8 @@ class Command(BaseCommand):
             raise CommandError("--at moves the clock: only with the local fakes (DEBUG).")
         moment = parse_datetime(at)
         if moment is None or moment.tzinfo is None:
-            raise CommandError("--at takes an ISO 8601 time with an offset: 2027-01-02T09:00+08:00")
-        import time_machine
-
-        with time_machine.travel(moment, tick=True):
+            raise CommandError("--at takes an ISO 8601 time with an offset: 2027-01-02T10:00+08:00")
+        real_now = timezone.now
+        shift = moment - real_now()
+        with mock.patch("django.utils.timezone.now", lambda: real_now() + shift):
             self.stdout.write(str(renewals_run(inline=True)))
