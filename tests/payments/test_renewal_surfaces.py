@@ -161,3 +161,29 @@ def test_the_overview_and_metrics_count_renewals(api, user, in_sandbox, client_f
         next_charge_date=renewals.china_day(timezone.now()) - timedelta(days=3)
     )
     assert value(scrape(), "vip_renewals_overdue") == 1
+
+
+def test_a_renewing_member_gets_the_renewals_reminder_not_the_expiry_one(
+    api, user, in_sandbox, settings, django_capture_on_commit_callbacks
+):
+    """Their membership ends in a day or two each month, on purpose: the reminder they need
+    is of the charge (payments.renewals), not 「您的VIP会员将于…到期」."""
+    from users.models import MemberEmail, MemberEmailKind
+    from users.tasks import send_membership_notices
+
+    settings.VIP_REMINDER_DAYS = 40
+    in_sandbox(api, user)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_membership_notices.delay()
+    assert not MemberEmail.objects.filter(kind=MemberEmailKind.REMINDER).exists()
+    Agreement.objects.update(state=AgreementState.CANCELLED)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_membership_notices.delay()
+    assert MemberEmail.objects.filter(kind=MemberEmailKind.REMINDER, user=user).exists()
+
+
+def test_a_member_without_an_end_is_not_signed(api, user, renewing_plan):
+    user.is_vip, user.vip_expire_time = True, None
+    user.save(update_fields=["is_vip", "vip_expire_time"])
+    assert sign(api, renewing_plan.pk, WECHAT).status_code == HTTPStatus.CONFLICT
+    assert not Agreement.objects.exists()
