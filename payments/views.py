@@ -7,7 +7,6 @@ from http import HTTPStatus
 
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
-from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -58,14 +57,17 @@ def _renewal_context(user, now) -> dict:
     for plan in plans:
         plan.first_charge_day = today
         plan.second_charge_day = today + timedelta(days=plan.days - 1)
-    current = (
-        selectors.agreements_of(user_id=user.pk)
-        .filter(
-            Q(state=AgreementState.ACTIVE) | Q(state=AgreementState.SIGNING, sign_deadline__gt=now)
-        )
-        .first()
+    # The agreement in force or being signed, and the last ones that ended: one query.
+    mine = list(
+        selectors.agreements_of(user_id=user.pk).exclude(
+            state__in=[AgreementState.SIGNING, AgreementState.LAPSED], sign_deadline__lte=now
+        )[:4]
+    )
+    current = next(
+        (a for a in mine if a.state in (AgreementState.ACTIVE, AgreementState.SIGNING)), None
     )
     return {
+        "past_agreements": [a for a in mine if a.ended_at is not None][:3],
         "renewal_plans": plans,
         "renewal_methods": [(m, PaymentMethod(m).label) for m in agreement_methods()],
         "agreement": current,

@@ -150,6 +150,7 @@ def test_renewal_terms_signing_and_the_cancel_button(page, live_server, buyer, s
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="取消自动续费").click()
     expect(page.get_by_role("button", name="同意并开通自动续费")).to_be_visible()
+    expect(page.locator("#past-agreements")).to_contain_text("已解约")
     expect(page.locator("#vip-state")).to_contain_text("会员有效期至")  # the days paid stay
     buyer.refresh_from_db()
     assert buyer.agreements.get().state == "cancelled"

@@ -88,7 +88,9 @@ def test_the_quick_start_sandbox_signs_charges_and_cancels(
     with django_capture_on_commit_callbacks(execute=True):
         answer = api.post(f"/api/payment/agreements/{agreement.agreement_number}/cancel")
     assert answer.json()["state"] == "cancelled"
-    assert "同意并开通自动续费" in api.get("/vip/").content.decode()
+    page = api.get("/vip/").content.decode()
+    assert "同意并开通自动续费" in page
+    assert "已解约" in page and "会员在本站取消" in page and "共扣款1期" in page
 
 
 def test_the_page_writes_the_terms_where_the_member_decides(api, renewing_plan):
