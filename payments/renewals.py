@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from vipplatform.background import later
@@ -44,7 +44,13 @@ from .exceptions import (
     PlanUnavailable,
     WrongProvider,
 )
-from .gateways import AgreementReport, Provider, agreement_provider_for, provider_named
+from .gateways import (
+    AgreementReport,
+    Provider,
+    agreement_provider_for,
+    configured_providers,
+    provider_named,
+)
 from .gateways.base import CHINA_TIME
 from .models import (
     Agreement,
@@ -282,10 +288,16 @@ def renewals_run(*, now: datetime | None = None, inline: bool = False) -> dict[s
 
 
 def agreements_due(*, now: datetime):
-    """Active agreements whose next charge day has come (China time)."""
-    return Agreement.objects.filter(
-        state=AgreementState.ACTIVE, next_charge_date__lte=china_day(now)
-    ).order_by("next_charge_date", "pk")
+    """Active agreements whose next charge day has come (China time), but those with a try in
+    flight (its result not come yet): each is handed to a charge task, which checks the rest."""
+    in_flight = RenewalCharge.objects.filter(
+        agreement=OuterRef("pk"), state=RenewalCharge.State.CHARGING
+    )
+    return (
+        Agreement.objects.filter(state=AgreementState.ACTIVE, next_charge_date__lte=china_day(now))
+        .exclude(Exists(in_flight))
+        .order_by("next_charge_date", "pk")
+    )
 
 
 def agreements_overdue(*, now: datetime) -> int:
@@ -366,9 +378,16 @@ def pre_debit_notices_send(*, now: datetime) -> int:
         return 0
     ahead = china_day(now) + timedelta(days=settings.RENEWAL_REMINDER_DAYS)
     sent = 0
-    for agreement in Agreement.objects.filter(
-        state=AgreementState.ACTIVE, next_charge_date__lte=ahead
-    ):
+    noticing = [p.name for p in configured_providers() if p.notices_before_charge]
+    # Not noticed for the coming period, or noticed so long ago its window may have passed
+    # (`_needs_notice` decides): the rows already covered are not read every run.
+    candidates = Agreement.objects.filter(
+        state=AgreementState.ACTIVE, provider__in=noticing, next_charge_date__lte=ahead
+    ).filter(
+        Q(noticed_period__lt=F("periods_paid") + 1)
+        | Q(noticed_at__lt=now - timedelta(days=settings.WECHATPAY_PRE_DEBIT_DAYS))
+    )
+    for agreement in candidates:
         provider = provider_named(agreement.provider)
         if provider is None or not _needs_notice(agreement, provider, now):
             continue
