@@ -8,7 +8,14 @@ from datetime import datetime
 from django.urls import reverse
 
 from .gateways import display_name
-from .models import PaymentMethod, PaymentNotification, ProviderCall, RefundState, VipOrder
+from .models import (
+    PaymentMethod,
+    PaymentNotification,
+    ProviderCall,
+    RefundState,
+    RenewalCharge,
+    VipOrder,
+)
 from .signals import order_story_told
 
 
@@ -34,6 +41,20 @@ def order_story(order: VipOrder) -> list[Step]:
             f"{order.plan_label} · {order.days_bought}天 · ¥{order.amount} · {method}".rstrip(" ·"),
         )
     ]
+    charge = RenewalCharge.objects.filter(order=order).select_related("agreement").first()
+    if charge is not None:  # a 连续包月 period's try: no QR code, the provider charged
+        steps.append(
+            Step(
+                charge.created_at,
+                f"自动续费扣款：第{charge.period}期第{charge.attempt}次尝试",
+                " · ".join(
+                    filter(None, [charge.agreement.agreement_number, charge.get_state_display(),
+                                  charge.error])
+                ),
+                _admin("payments_agreement", charge.agreement_id),
+                problem=charge.state == RenewalCharge.State.FAILED,
+            )
+        )  # fmt: skip
     if order.payment_code or order.qr_code_url:
         steps.append(
             Step(order.create_time, "生成支付二维码", order.payment_code or order.qr_code_url)

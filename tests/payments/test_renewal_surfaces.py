@@ -189,3 +189,12 @@ def test_a_member_without_an_end_is_not_signed(api, user, renewing_plan):
     user.save(update_fields=["is_vip", "vip_expire_time"])
     assert sign(api, renewing_plan.pk, WECHAT).status_code == HTTPStatus.CONFLICT
     assert not Agreement.objects.exists()
+
+
+def test_a_renewal_orders_story_names_its_agreement(api, user, in_sandbox):
+    agreement = in_sandbox(api, user)
+    order = agreement.charges.get().order
+    boss = Client()
+    boss.force_login(StaffFactory(is_superuser=True))
+    page = boss.get(f"/admin/payments/viporder/{order.pk}/change/").content.decode()
+    assert "自动续费扣款：第1期第1次尝试" in page and agreement.agreement_number in page
