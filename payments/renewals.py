@@ -33,7 +33,7 @@ from vipplatform.background import later
 
 from . import metrics, services
 from .calls import provider_call
-from .charges import charge_settled, china_day, unsign_later
+from .charges import UNSIGN_TASK, charge_settled, china_day, unsign_later
 from .exceptions import (
     AgreementEnded,
     AgreementExists,
@@ -280,7 +280,7 @@ def renewals_run(*, now: datetime | None = None, inline: bool = False) -> dict[s
         .exclude(provider_agreement_id="")
         .values_list("pk", flat=True)[:100]
     ):
-        later("payments.tasks.unsign_agreement", agreement_id)
+        later(UNSIGN_TASK, agreement_id)
         counts["unsigning"] += 1
     if any(counts.values()):
         logger.info("renewals: %s", counts)

@@ -17,7 +17,7 @@ from vipplatform.permissions import VIEW_ORDERS, IsOwnerOrStaff, require_self_or
 from vipplatform.throttling import OrderCreateThrottle
 
 from . import renewals, selectors
-from .models import CancelledBy
+from .models import AgreementState, CancelledBy
 from .qrcode import qr_code_svg
 from .serializers import AgreementInput, AgreementOutput, RenewingPlanOutput
 
@@ -150,7 +150,7 @@ class AgreementQrCodeView(APIView):
     def get(self, request, agreement_number: str):
         agreement = selectors.agreement_get(agreement_number=agreement_number)
         self.check_object_permissions(request, agreement)
-        if agreement.state != "signing" or not agreement.sign_code:
+        if agreement.state != AgreementState.SIGNING or not agreement.sign_code:
             raise NotFound("协议已不在签约中")
         response = HttpResponse(qr_code_svg(agreement.sign_code), content_type="image/svg+xml")
         patch_cache_control(response, private=True, max_age=600)

@@ -2,13 +2,14 @@
 
 from decimal import Decimal
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from vipplatform.api import FlatSerializer, LabelledSerializer, PageQuerySerializer
 from vipplatform.fields import BoundedDateTimeField, column_length
 
-from .models import GatewayResult, OrderStatus, PaymentMethod, VipOrder
+from .models import AgreementState, GatewayResult, OrderStatus, PaymentMethod, VipOrder
 
 MAX_ID = 2**63 - 1
 
@@ -345,14 +346,15 @@ class AgreementOutput(FlatSerializer):
     createTime = serializers.DateTimeField(source="create_time", label="创建时间")
 
     def get_signCode(self, agreement) -> str | None:
-        return agreement.sign_code if agreement.state == "signing" else None
+        return agreement.sign_code if agreement.state == AgreementState.SIGNING else None
 
     def get_qrCodeUrl(self, agreement) -> str | None:
-        from django.urls import reverse
-
-        if agreement.state != "signing":
+        if agreement.state != AgreementState.SIGNING:
             return None
         return reverse("payments:agreement-qrcode", args=[agreement.agreement_number])
 
     def get_reminded(self, agreement) -> bool:
-        return agreement.state == "active" and agreement.reminded_period == agreement.next_period
+        return (
+            agreement.state == AgreementState.ACTIVE
+            and agreement.reminded_period == agreement.next_period
+        )
