@@ -116,10 +116,11 @@ def agreement_sign(*, user, plan_id: int, payment_method: int) -> Agreement:
     # The provider is asked outside any transaction (its call is recorded whatever happens).
     with provider_call(provider, ProviderCall.Kind.SIGN, agreement.agreement_number):
         agreement.sign_code = provider.sign_agreement(agreement)
-    pending = _signable(user, plan, payment_method, now)  # a second click meanwhile
-    if pending is not None:
-        return pending
-    agreement.save()
+    with transaction.atomic():  # the member's lock held from the check to the insert
+        pending = _signable(user, plan, payment_method, now)  # a second click meanwhile
+        if pending is not None:
+            return pending
+        agreement.save()
     logger.info(
         "agreement=%s user=%s signing plan=%s provider=%s",
         agreement.agreement_number, user.pk, plan.pk, provider.name,
