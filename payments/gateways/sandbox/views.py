@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vipplatform.api import http_status
 from vipplatform.exceptions import DomainError
@@ -83,6 +83,7 @@ def sandbox_pay(request, order_number: str) -> JsonResponse:
     return JsonResponse({"orderId": payment.order_number, "status": payment.result})
 
 
+@require_http_methods(["GET", "POST"])
 @never_cache
 def sandbox_agreement(request, agreement_number: str) -> HttpResponse:
     """The sandbox's signing page, what the member's phone opens from the signing QR code:
