@@ -28,6 +28,12 @@ def china_day(moment: datetime) -> date:
     return moment.astimezone(CHINA_TIME).date()
 
 
+def next_charge_day(charged: date, period_days: int) -> date:
+    """The day of the charge after one made on `charged`: a day before the days it bought run
+    out (a failure leaves a day to try again before the membership ends)."""
+    return charged + timedelta(days=period_days - 1)
+
+
 def agreement_of(order: VipOrder) -> Agreement | None:
     """The agreement whose period `order` charges; None for a purchase. One query."""
     return Agreement.objects.filter(charges__order=order).first()
@@ -68,13 +74,13 @@ def _period_paid(agreement: Agreement, charge: RenewalCharge, now: datetime) -> 
         return
     agreement.periods_paid = charge.period
     agreement.failures = 0
-    # The next charge a day before the days just bought run out, counted from the day this try
-    # was made (its result may come later: a notification, the next day's payment query);
-    # none once the agreement ended (a charge in flight when the member cancelled: its days
-    # are theirs).
+    # The next charge counted from the day this try was made (its result may come later: a
+    # notification, the next day's payment query); none once the agreement ended (a charge in
+    # flight when the member cancelled: its days are theirs).
     if agreement.state == AgreementState.ACTIVE:
-        tried = china_day(charge.created_at)
-        agreement.next_charge_date = tried + timedelta(days=agreement.period_days - 1)
+        agreement.next_charge_date = next_charge_day(
+            china_day(charge.created_at), agreement.period_days
+        )
     agreement.save(update_fields=["periods_paid", "failures", "next_charge_date"])
     logger.info(
         "agreement=%s user=%s period %s paid, next charge %s",

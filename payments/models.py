@@ -746,6 +746,11 @@ class Agreement(models.Model):
     def next_amount(self) -> Decimal:
         return self.first_price if self.next_period == 1 else self.price
 
+    @property
+    def reminded(self) -> bool:
+        """Whether the member was reminded of the coming charge (the page shows it so)."""
+        return self.state == AgreementState.ACTIVE and self.reminded_period == self.next_period
+
 
 class RenewalCharge(models.Model):
     """One try to charge an agreement's period: an order of its own, paid (or not) through

@@ -22,7 +22,7 @@ from vipplatform.exceptions import DomainError
 from . import metrics, refunds, renewals, services
 from .exceptions import InvalidSignature, NotificationTooLarge
 from .gateways import Provider, provider_named
-from .models import GatewayResult, NotificationOutcome, PaymentNotification, VipOrder
+from .models import NotificationOutcome, PaymentNotification, VipOrder
 
 logger = logging.getLogger(__name__)
 
@@ -147,16 +147,15 @@ def notification_process(
             _record(notification, NotificationOutcome.IGNORED, "", **fields)
             metrics.NOTIFICATIONS.labels(provider.name, "ignored", "").inc()
             return None, NotificationOutcome.IGNORED
-        paid = parsed.result == GatewayResult.SUCCESS
-        mark = services.order_mark_paid if paid else services.order_mark_failed
         # The outcome commits with the payment: one commit less on the hottest write path.
         with transaction.atomic():
-            order, outcome = mark(
+            order, outcome = services.order_mark_result(
+                parsed.result,
                 order_number=parsed.order_number,
                 amount=parsed.amount,
                 transaction_id=parsed.transaction_id,
                 provider=provider.name,
-                **({} if paid else {"reason": parsed.failure}),
+                failure=parsed.failure,
             )
             _save_outcome(notification, outcome, "", **fields)
     except (DomainError, ValidationError, ParseError) as exc:

@@ -56,7 +56,6 @@ from .models import (
     Agreement,
     AgreementState,
     CancelledBy,
-    GatewayResult,
     NotificationOutcome,
     OrderStatus,
     ProviderCall,
@@ -340,9 +339,7 @@ def renewal_reminders_send(*, now: datetime) -> int:
     for number in list(due):
         with transaction.atomic():
             agreement = _lock(number)
-            if agreement.state != AgreementState.ACTIVE or (
-                agreement.reminded_period == agreement.next_period
-            ):
+            if agreement.state != AgreementState.ACTIVE or agreement.reminded:
                 continue
             agreement.reminded_period = agreement.next_period
             agreement.reminded_at = now
@@ -485,18 +482,13 @@ def agreement_charge(*, agreement_id: int, now: datetime | None = None) -> Renew
         )  # fmt: skip
         return charge
     if report is not None:
-        if report.result == GatewayResult.SUCCESS:
-            services.order_mark_paid(
-                order_number=order.order_number,
-                amount=report.amount,
-                transaction_id=report.transaction_id,
-            )
-        else:
-            services.order_mark_failed(
-                order_number=order.order_number,
-                transaction_id=report.transaction_id,
-                reason=report.failure,
-            )
+        services.order_mark_result(
+            report.result,
+            order_number=order.order_number,
+            amount=report.amount,
+            transaction_id=report.transaction_id,
+            failure=report.failure,
+        )
     charge.refresh_from_db()
     return charge
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from vipplatform.times import day_start
 
 from . import totals
+from .charges import china_day, next_charge_day
 from .exceptions import AgreementNotFound, OrderNotFound
 from .gateways import agreement_methods
 from .models import (
@@ -138,16 +139,19 @@ def plans_for_sale() -> list[VipPlan]:
     return plans
 
 
-def renewing_plans() -> list[VipPlan]:
-    """The 连续包月 plans members may sign, each with `payment_methods` (those whose provider
-    signs agreements; none: the plan is not offered) and `first_period_price`."""
+def renewing_plans(*, now: datetime | None = None) -> list[VipPlan]:
+    """The 连续包月 plans members may sign, each with its terms: `payment_methods` (those whose
+    provider signs agreements; none: the plan is not offered), `first_period_price` (charged
+    at the signing) and `second_charge_day` (if signed now)."""
     methods = agreement_methods()
     if not methods:
         return []
+    today = china_day(now or timezone.now())
     plans = list(VipPlan.objects.renewing().order_by("days", "id"))
     for plan in plans:
         plan.payment_methods = methods
         plan.first_period_price = plan.price_of_period(1)
+        plan.second_charge_day = next_charge_day(today, plan.days)
     return plans
 
 

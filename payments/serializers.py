@@ -339,7 +339,7 @@ class AgreementOutput(FlatSerializer):
     nextAmount = serializers.DecimalField(
         source="next_amount", max_digits=10, decimal_places=2, label="下次扣款金额"
     )
-    reminded = serializers.SerializerMethodField(label="已提醒下次扣款")
+    reminded = serializers.BooleanField(label="已提醒下次扣款")
     failures = serializers.IntegerField(label="本期扣款失败次数")
     endedAt = serializers.DateTimeField(source="ended_at", allow_null=True, label="结束时间")
     cancelledBy = serializers.CharField(source="cancelled_by", label="解约方")
@@ -352,9 +352,3 @@ class AgreementOutput(FlatSerializer):
         if agreement.state != AgreementState.SIGNING:
             return None
         return reverse("payments:agreement-qrcode", args=[agreement.agreement_number])
-
-    def get_reminded(self, agreement) -> bool:
-        return (
-            agreement.state == AgreementState.ACTIVE
-            and agreement.reminded_period == agreement.next_period
-        )

@@ -263,6 +263,29 @@ def order_mark_failed(
     return order, NotificationOutcome.FAILED
 
 
+def order_mark_result(
+    result: GatewayResult,
+    *,
+    order_number: str,
+    amount: Decimal | None = None,
+    transaction_id: str = "",
+    provider: str | None = None,
+    failure: str = "",
+) -> tuple[VipOrder, NotificationOutcome]:
+    """A provider's final word on an order's payment (a notification's, a query's, a charge's
+    answer): `order_mark_paid` for SUCCESS, `order_mark_failed` (with the provider's words for
+    why) for FAILED."""
+    if result == GatewayResult.SUCCESS:
+        return order_mark_paid(
+            order_number=order_number, amount=amount, transaction_id=transaction_id,
+            provider=provider,
+        )  # fmt: skip
+    return order_mark_failed(
+        order_number=order_number, amount=amount, transaction_id=transaction_id,
+        provider=provider, reason=failure,
+    )  # fmt: skip
+
+
 def _status_changed(order: VipOrder) -> None:
     """After an order's status is saved: its cached status and its day's totals follow when
     the transaction commits."""
@@ -381,13 +404,12 @@ def order_reconcile(*, order_id: int) -> NotificationOutcome | None:
     if report is None:
         metrics.RECONCILIATIONS.labels(provider=provider.name, result="nothing").inc()
         return None
-    paid = report.result == GatewayResult.SUCCESS
-    mark = order_mark_paid if paid else order_mark_failed
-    _, outcome = mark(
+    _, outcome = order_mark_result(
+        report.result,
         order_number=order.order_number,
         amount=report.amount,
         transaction_id=report.transaction_id,
-        **({} if paid else {"reason": report.failure}),
+        failure=report.failure,
     )
     metrics.RECONCILIATIONS.labels(provider=provider.name, result=str(outcome)).inc()
     if outcome == NotificationOutcome.PAID:

@@ -2,7 +2,6 @@
 providers' notifications."""
 
 import logging
-from datetime import timedelta
 from http import HTTPStatus
 
 from django.contrib.auth.decorators import login_required
@@ -22,7 +21,6 @@ from vipplatform.exceptions import DomainError
 from vipplatform.throttling import RefusedNotificationThrottle
 
 from . import notifications, selectors
-from .charges import china_day
 from .gateways import agreement_methods, available_methods, provider_for, provider_named
 from .models import AgreementState, PaymentMethod
 
@@ -50,13 +48,8 @@ PAGE_TEXT = {
 
 
 def _renewal_context(user, now) -> dict:
-    """The 连续包月 part of the page: the plans with their terms (the first charge today, the
-    next on its day), and the member's agreement in force (or being signed)."""
-    today = china_day(now)
-    plans = selectors.renewing_plans()
-    for plan in plans:
-        plan.first_charge_day = today
-        plan.second_charge_day = today + timedelta(days=plan.days - 1)
+    """The 连续包月 part of the page: the plans with their terms, the member's agreement in
+    force (or being signed), and the last ones that ended."""
     # The agreement in force or being signed, and the last ones that ended: one query.
     mine = list(
         selectors.agreements_of(user_id=user.pk).exclude(
@@ -68,12 +61,9 @@ def _renewal_context(user, now) -> dict:
     )
     return {
         "past_agreements": [a for a in mine if a.ended_at is not None][:3],
-        "renewal_plans": plans,
+        "renewal_plans": selectors.renewing_plans(now=now),
         "renewal_methods": [(m, PaymentMethod(m).label) for m in agreement_methods()],
         "agreement": current,
-        "agreement_reminded": current is not None
-        and current.state == AgreementState.ACTIVE
-        and current.reminded_period == current.next_period,
     }
 
 
