@@ -4,7 +4,7 @@ move (time-machine moves the platform's and the fakes' together: one process).""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import time_machine
@@ -128,8 +128,6 @@ def signed_agreement(api, providers, held, plan, method) -> Agreement:
     body = sign(api, plan.pk, method).json()
     contracts = providers.wechat.papay if method == WECHAT else providers.alipay.cycle
     if method == ALIPAY:  # the member's phone opens the signed URL of Alipay's signing page
-        from urllib.parse import parse_qsl
-
         assert contracts.fake.cycle.open_page(dict(parse_qsl(urlsplit(body["signCode"]).query)))
     contracts.sign(body["agreementNumber"])
     held.deliver()

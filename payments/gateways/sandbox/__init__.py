@@ -20,8 +20,12 @@ import urllib.request
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, transaction
+from django.urls import reverse
 from django.utils import timezone
+
+from vipplatform.links import site_url
 
 from ...exceptions import OrderNotFound, OrderNotPending
 from ...models import (
@@ -100,10 +104,6 @@ class SandboxProvider(ContractProvider):
         )
 
     def sign_agreement(self, agreement) -> str:
-        from django.urls import reverse
-
-        from vipplatform.links import site_url
-
         return site_url(reverse("sandbox-agreement", args=[agreement.agreement_number]))
 
     def charge(self, agreement, order: VipOrder) -> PaymentReport:
@@ -212,14 +212,10 @@ SHORT_BALANCE_KEY = "sandbox:short-balance:{}"
 
 def set_short_balance(agreement_number: str, charges: int) -> None:
     """The next `charges` charges of the agreement fail (the member's balance is short)."""
-    from django.core.cache import cache
-
     cache.set(SHORT_BALANCE_KEY.format(agreement_number), charges, timeout=90 * 86400)
 
 
 def _short_balance(agreement_number: str) -> bool:
-    from django.core.cache import cache
-
     key = SHORT_BALANCE_KEY.format(agreement_number)
     left = cache.get(key) or 0
     if left > 0:
