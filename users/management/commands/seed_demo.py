@@ -24,7 +24,8 @@ class Command(BaseCommand):
     def handle(self, *args, force: bool = False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates known passwords; it runs only with DEBUG on.")
-        # A 连续包月 plan, offered on /vip/ where a provider signs agreements (the local fakes).
+        # A 连续包月 plan, offered on /vip/ where a provider signs agreements (the sandbox, the
+        # local fakes).
         if not VipPlan.objects.filter(renews=True).exists():
             VipPlan.objects.create(
                 name="连续包月", days=30, price=Decimal("25.00"), first_price=Decimal("15.00"),
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "\nDemo logins (plans: 月度 29.90 / 季度 88.00 / 年度 328.00; "
-                "连续包月 15.00 then 25.00 every 30 days, with FAKE_GATEWAYS=true):\n"
+                "连续包月 15.00, then 25.00 every 30 days):\n"
                 + "\n".join(
                     f"  {'staff ' if staff else 'member'}  {username} / {password}"
                     for username, password, staff in DEMO_LOGINS
